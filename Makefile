@@ -1,0 +1,57 @@
+# efikit — the two commands a new user needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+PYTEST_ARGS ?=
+
+# Debian packages the test tiers use (peers and real firmware).
+DEBIAN_PACKAGES := ovmf qemu-system-x86 swtpm swtpm-tools gnu-efi mtools dosfstools gdisk \
+	efibootmgr efivar sbsigntool pesign osslsigncode shim-signed grub-efi-amd64-signed \
+	systemd-boot-efi gcc make libc6-dev openssl
+
+.PHONY: all venv install debs demo test test-unit bench fuzz clean
+
+all: install
+
+$(VENV)/.created:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+	touch $@
+
+venv: $(VENV)/.created
+
+install: venv
+	$(PIP) install -q -e .
+
+install-test: venv
+	$(PIP) install -q -e '.[test]'
+
+# Installs the Debian packages when run as root and any is missing; otherwise says what to install.
+debs:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	else \
+		echo "not root: please install the Debian packages:$$missing" >&2; \
+	fi
+
+demo: install
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash fixtures/demo.sh
+
+test: debs install-test
+	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
+
+test-unit: install-test
+	$(PY) -m pytest -q -n 2 -m "not peer and not firmware" $(PYTEST_ARGS)
+
+bench: debs install-test
+	$(PY) bench/run_all.py
+
+fuzz: install-test
+	$(PY) tests/fuzz/fuzz_devpath.py -atheris_runs=1000000
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info efikit/_native*.so efikit/_native.c

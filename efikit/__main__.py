@@ -1,0 +1,3 @@
+from efikit.cli.main import main
+
+main()

@@ -1,0 +1,34 @@
+"""Helpers shared by the CLI command modules (input parsing, JSON output)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from efikit.errors import UsageError
+
+
+def read_hex_or_file(value: str) -> bytes:
+    """`@FILE` reads raw bytes from FILE ('-' for stdin); anything else is hex (spaces allowed)."""
+    if value.startswith("@"):
+        name = value[1:]
+        if name == "-":
+            return click.get_binary_stream("stdin").read()
+        try:
+            return Path(name).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+    cleaned = "".join(value.split())
+    if cleaned.lower().startswith("0x"):
+        cleaned = cleaned[2:]
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise UsageError(f"not hex and not @FILE: {value[:40]!r}") from None
+
+
+def echo_json(value: Any) -> None:
+    """Print a JSON document (sorted keys off: field order is part of the schema)."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
