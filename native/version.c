@@ -1,0 +1,3 @@
+#include "efikit_native.h"
+
+int efikit_native_abi_version(void) { return 1; }
