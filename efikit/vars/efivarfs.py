@@ -193,6 +193,8 @@ class EfivarfsStore(VariableStore):
         vendor: uuid.UUID,
         data: bytes,
         attributes: VariableAttributes = DEFAULT_ATTRIBUTES,
+        *,
+        timestamp: bytes | None = None,
     ) -> None:
         check_name(name)
         if "/" in name:

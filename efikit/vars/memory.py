@@ -12,6 +12,7 @@ from efikit.vars.store import (
     VariableNotFound,
     VariableStore,
     check_name,
+    check_timestamp,
 )
 
 
@@ -38,9 +39,15 @@ class MemoryStore(VariableStore):
         vendor: uuid.UUID,
         data: bytes,
         attributes: VariableAttributes = DEFAULT_ATTRIBUTES,
+        *,
+        timestamp: bytes | None = None,
     ) -> None:
         check_name(name)
-        var = Variable(name, vendor, VariableAttributes(int(attributes)), bytes(data))
+        check_timestamp(timestamp)
+        key = VariableName(name, vendor)
+        if timestamp is None and key in self._vars:
+            timestamp = self._vars[key].timestamp
+        var = Variable(name, vendor, VariableAttributes(int(attributes)), bytes(data), timestamp)
         with self._mutation():
             self._vars[var.key] = var
 

@@ -174,12 +174,17 @@ class VariableName:
 
 @dataclass(frozen=True)
 class Variable:
-    """One variable: key, attributes and payload (no efivarfs attribute prefix)."""
+    """One variable: key, attributes and payload (no efivarfs attribute prefix).
+
+    ``timestamp`` is the raw 16-byte EFI_TIME an edk2 authenticated store (or a virt-fw-vars
+    JSON ``time``) keeps for time-based authenticated variables; None where there is none.
+    """
 
     name: str
     vendor: uuid.UUID
     attributes: VariableAttributes
     data: bytes
+    timestamp: bytes | None = None
 
     @property
     def key(self) -> VariableName:
@@ -193,6 +198,11 @@ class VariableNotFound(StoreError):
         super().__init__(f"no variable {name}-{vendor} in {source}")
         self.name = name
         self.vendor = vendor
+
+
+def check_timestamp(timestamp: bytes | None) -> None:
+    if timestamp is not None and len(timestamp) != 16:
+        raise StoreError(f"timestamp must be a 16-byte EFI_TIME, got {len(timestamp)} bytes")
 
 
 def check_name(name: str) -> None:
@@ -248,8 +258,15 @@ class VariableStore(ABC):
         vendor: uuid.UUID,
         data: bytes,
         attributes: VariableAttributes = DEFAULT_ATTRIBUTES,
+        *,
+        timestamp: bytes | None = None,
     ) -> None:
-        """Create or replace a variable."""
+        """Create or replace a variable.
+
+        ``timestamp`` (16-byte EFI_TIME) is kept by stores that have a place for it (edk2
+        authenticated stores, JSON); None keeps the replaced copy's timestamp there. Others
+        ignore it.
+        """
 
     @abstractmethod
     def delete(self, name: str, vendor: uuid.UUID) -> None:
