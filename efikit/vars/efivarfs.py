@@ -37,7 +37,6 @@ from efikit.vars.store import (
 FS_IOC_GETFLAGS = 0x80086601
 FS_IOC_SETFLAGS = 0x40086602
 FS_IMMUTABLE_FL = 0x00000010
-EFIVARFS_MAGIC = 0xDE5E81E4
 
 _REFUSALS = {
     errno.ENOSPC: "the firmware has no space left for it (ENOSPC)",
@@ -58,19 +57,24 @@ def _refusal(exc: OSError) -> str:
 
 
 def _is_efivarfs(path: Path) -> bool:
-    """True when ``path`` is the kernel's efivarfs (statfs magic)."""
+    """True when ``path`` lies on the kernel's efivarfs (per /proc/self/mountinfo)."""
     try:
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        buf = ctypes.create_string_buffer(256)
-        if libc.statfs(os.fsencode(str(path)), buf) != 0:
-            return False
-        (f_type,) = struct.unpack_from("=l" if ctypes.sizeof(ctypes.c_long) == 8 else "=i", buf)
-        return (f_type & 0xFFFFFFFF) == EFIVARFS_MAGIC
-    except (OSError, AttributeError):
+        real = os.path.realpath(path)
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
         return False
+    best, best_type = "", ""
+    for line in lines:
+        fields = line.split(" ")
+        if len(fields) < 5 or " - " not in line:
+            continue
+        mount_point = fields[4].replace("\\040", " ")
+        fs_type = line.split(" - ", 1)[1].split(" ")[0]
+        inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) >= len(best):
+            best, best_type = mount_point, fs_type
+    return best_type == "efivarfs"
 
 
 class _ImmutableGuard:

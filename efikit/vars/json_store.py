@@ -1,0 +1,146 @@
+"""JSON variable stores in the format of ``virt-fw-vars --output-json`` / ``--set-json``.
+
+Schema (version 2)::
+
+    {"version": 2,
+     "variables": [{"name": "Boot0000", "guid": "8be4df61-...", "attr": 7,
+                    "data": "<hex>", "time": "<16-byte EFI_TIME hex, optional>"}, ...]}
+
+``time`` is present only for variables that carry a timestamp (time-based authenticated ones
+in an edk2 store). Output is indented by 4 spaces with no trailing newline, as virt-fw-vars
+writes it, so the two tools' exports of the same store are byte-identical.
+"""
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from efikit.errors import StoreError
+from efikit.vars.atomic import atomic_write
+from efikit.vars.memory import MemoryStore
+from efikit.vars.store import (
+    DEFAULT_ATTRIBUTES,
+    Variable,
+    VariableAttributes,
+    check_name,
+)
+
+JSON_VERSION = 2
+
+
+def variable_to_json(var: Variable) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": var.name,
+        "guid": str(var.vendor),
+        "attr": int(var.attributes),
+        "data": var.data.hex(),
+    }
+    if var.timestamp is not None and var.timestamp != bytes(16):
+        entry["time"] = var.timestamp.hex()
+    return entry
+
+
+def dumps(variables: builtins.list[Variable]) -> str:
+    """The JSON document for ``variables``, exactly as virt-fw-vars formats it."""
+    doc = {"version": JSON_VERSION, "variables": [variable_to_json(v) for v in variables]}
+    return json.dumps(doc, indent=4, ensure_ascii=True)
+
+
+def loads(text: str | bytes, source: str = "<json>") -> builtins.list[Variable]:
+    """Variables from a JSON document; StoreError naming the entry for anything malformed."""
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{source}: not JSON: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("variables"), list):
+        raise StoreError(f"{source}: expected an object with a \"variables\" list")
+    version = doc.get("version", JSON_VERSION)
+    if not isinstance(version, int) or version > JSON_VERSION:
+        raise StoreError(f"{source}: unsupported JSON varstore version {version!r}")
+    out = []
+    for index, entry in enumerate(doc["variables"]):
+        out.append(_parse_entry(entry, f"{source}: variables[{index}]"))
+    return out
+
+
+def _parse_entry(entry: object, where: str) -> Variable:
+    if not isinstance(entry, dict):
+        raise StoreError(f"{where}: expected an object")
+    name, guid, attr, data = (entry.get(k) for k in ("name", "guid", "attr", "data"))
+    if not isinstance(name, str):
+        raise StoreError(f"{where}: \"name\" must be a string")
+    try:
+        check_name(name)
+    except StoreError as exc:
+        raise StoreError(f"{where}: {exc}") from None
+    if not isinstance(guid, str):
+        raise StoreError(f"{where} ({name}): \"guid\" must be a string")
+    try:
+        vendor = uuid.UUID(guid)
+    except ValueError:
+        raise StoreError(f"{where} ({name}): \"guid\" {guid!r} is not a GUID") from None
+    if not isinstance(attr, int) or isinstance(attr, bool) or not 0 <= attr <= 0xFFFFFFFF:
+        raise StoreError(f"{where} ({name}): \"attr\" must be a 32-bit unsigned integer")
+    if not isinstance(data, str):
+        raise StoreError(f"{where} ({name}): \"data\" must be a hex string")
+    try:
+        payload = bytes.fromhex(data)
+    except ValueError:
+        raise StoreError(f"{where} ({name}): \"data\" is not hex") from None
+    stamp = None
+    time_text = entry.get("time")
+    if time_text is not None:
+        try:
+            stamp = bytes.fromhex(time_text) if isinstance(time_text, str) else None
+        except ValueError:
+            stamp = None
+        if stamp is None or len(stamp) != 16:
+            raise StoreError(f"{where} ({name}): \"time\" must be 16 bytes of hex (EFI_TIME)")
+    return Variable(name, vendor, VariableAttributes(attr), payload, stamp)
+
+
+class JsonStore(MemoryStore):
+    """A JSON export held in memory; file-backed when opened from a path."""
+
+    kind = "json"
+
+    def __init__(
+        self, variables: builtins.list[Variable], source: str, path: Path | None = None
+    ) -> None:
+        super().__init__(variables, source)
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> JsonStore:
+        p = Path(path)
+        try:
+            text = p.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"cannot read {p}: {exc.strerror}") from None
+        return cls(loads(text, str(p)), str(p), p)
+
+    def to_json(self) -> str:
+        return dumps(self.variables())
+
+    def _flush(self) -> None:
+        if self.path is not None:
+            self.save()
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> None:
+        """Write the JSON document atomically to ``path`` (default: where it came from)."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise StoreError(f"{self.source} was not opened from a file: give save() a path")
+        atomic_write(target, self.to_json().encode())
+
+
+def write_json(path: str | os.PathLike[str], variables: builtins.list[Variable]) -> None:
+    """Export ``variables`` to a JSON file atomically."""
+    atomic_write(Path(path), dumps(variables).encode())
+
+
+__all__ = ["DEFAULT_ATTRIBUTES", "JsonStore", "dumps", "loads", "variable_to_json", "write_json"]
