@@ -1,0 +1,181 @@
+"""Device-path nodes: the base class, the registry, raw and end nodes.
+
+Every node type is a frozen dataclass with named fields. A node type registers a decoder
+for its (type, subtype); decoding always checks that the typed node re-encodes to the very
+same payload and otherwise keeps the bytes as a ``RawNode``, so unknown or odd-sized nodes
+survive byte-exact.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Callable, ClassVar, TypeVar
+
+from efikit.errors import EncodeError
+
+HEADER_SIZE = 4
+MAX_NODE_LENGTH = 0xFFFF
+
+TYPE_HARDWARE = 0x01
+TYPE_ACPI = 0x02
+TYPE_MESSAGING = 0x03
+TYPE_MEDIA = 0x04
+TYPE_BBS = 0x05
+TYPE_END = 0x7F
+SUBTYPE_END_INSTANCE = 0x01
+SUBTYPE_END_ENTIRE = 0xFF
+
+# What edk2 prints for a node it has no specific printer for, by type.
+GENERIC_TYPE_KEYWORDS: dict[int, str] = {
+    TYPE_HARDWARE: "HardwarePath",
+    TYPE_ACPI: "AcpiPath",
+    TYPE_MESSAGING: "Msg",
+    TYPE_MEDIA: "MediaPath",
+    TYPE_BBS: "BbsPath",
+}
+
+
+class NodeLayoutError(Exception):
+    """Internal: a payload that does not have the layout of the node type (→ RawNode)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One device-path node. Subclasses set TYPE and SUBTYPE and implement payload/text."""
+
+    TYPE: ClassVar[int] = -1
+    SUBTYPE: ClassVar[int] = -1
+
+    @property
+    def type_code(self) -> int:
+        return self.TYPE
+
+    @property
+    def subtype_code(self) -> int:
+        return self.SUBTYPE
+
+    def payload(self) -> bytes:
+        """The node's bytes after the 4-byte header."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_payload(cls, payload: bytes, offset: int) -> Node:
+        """Build the node from its payload; raise NodeLayoutError if it does not fit.
+        ``offset`` is where the payload starts in the caller's buffer (for DecodeErrors)."""
+        raise NotImplementedError
+
+    def to_text(self, display_only: bool = False) -> str:
+        """edk2's DevicePathToText for this node (AllowShortcuts=FALSE)."""
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        payload = self.payload()
+        length = HEADER_SIZE + len(payload)
+        if length > MAX_NODE_LENGTH:
+            raise EncodeError(f"{type(self).__name__} node is {length} bytes; a device-path "
+                              f"node holds at most {MAX_NODE_LENGTH}")
+        return struct.pack("<BBH", self.type_code, self.subtype_code, length) + payload
+
+
+@dataclass(frozen=True, slots=True)
+class RawNode(Node):
+    """A node kept as bytes: unknown type/subtype, or a payload that does not fit its type."""
+
+    node_type: int
+    node_subtype: int
+    data: bytes = b""
+
+    @property
+    def type_code(self) -> int:
+        return self.node_type
+
+    @property
+    def subtype_code(self) -> int:
+        return self.node_subtype
+
+    def payload(self) -> bytes:
+        return self.data
+
+    def to_text(self, display_only: bool = False) -> str:
+        keyword = GENERIC_TYPE_KEYWORDS.get(self.node_type)
+        head = (f"{keyword}({self.node_subtype}" if keyword
+                else f"Path({self.node_type},{self.node_subtype}")
+        if self.data:
+            return f"{head},{self.data.hex().upper()})"
+        return head + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class EndInstanceNode(Node):
+    """End of one instance in a multi-instance path (printed as ',')."""
+
+    TYPE: ClassVar[int] = TYPE_END
+    SUBTYPE: ClassVar[int] = SUBTYPE_END_INSTANCE
+
+    def payload(self) -> bytes:
+        return b""
+
+    @classmethod
+    def from_payload(cls, payload: bytes, offset: int) -> Node:
+        if payload:
+            raise NodeLayoutError
+        return cls()
+
+    def to_text(self, display_only: bool = False) -> str:
+        return ","
+
+
+NodeDecoder = Callable[[bytes, int], Node]
+_DECODERS: dict[tuple[int, int], NodeDecoder] = {}
+
+N = TypeVar("N", bound=type[Node])
+
+
+def register_node(cls: N) -> N:
+    """Class decorator: decode (cls.TYPE, cls.SUBTYPE) with cls.from_payload."""
+    key = (cls.TYPE, cls.SUBTYPE)
+    if key in _DECODERS:
+        raise RuntimeError(f"two node classes registered for {key}")
+    _DECODERS[key] = cls.from_payload
+    return cls
+
+
+def register_decoder(node_type: int, node_subtype: int, decoder: NodeDecoder) -> None:
+    """Register a function decoder (for types whose class depends on the payload, e.g. vendor GUIDs)."""
+    key = (node_type, node_subtype)
+    if key in _DECODERS:
+        raise RuntimeError(f"two decoders registered for {key}")
+    _DECODERS[key] = decoder
+
+
+register_node(EndInstanceNode)
+
+
+def decode_node(node_type: int, node_subtype: int, payload: bytes, offset: int) -> Node:
+    """Typed node for the payload if its type is known and the bytes fit, else a RawNode.
+
+    ``offset`` is the payload's offset in the caller's buffer. DecodeError passes through
+    (e.g. an odd-length file-path string), everything else means "keep it raw".
+    """
+    decoder = _DECODERS.get((node_type, node_subtype))
+    if decoder is not None:
+        try:
+            node = decoder(payload, offset)
+        except (NodeLayoutError, struct.error, ValueError, IndexError, UnicodeError):
+            node = None
+        except EncodeError:
+            node = None
+        if node is not None:
+            try:
+                if node.payload() == payload:
+                    return node
+            except (EncodeError, struct.error, ValueError):
+                pass
+    return RawNode(node_type, node_subtype, bytes(payload))
+
+
+def check_payload_length(payload: bytes, expected: int) -> None:
+    """Raise NodeLayoutError unless the payload has exactly ``expected`` bytes."""
+    if len(payload) != expected:
+        raise NodeLayoutError
+

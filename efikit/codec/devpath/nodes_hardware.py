@@ -1,0 +1,43 @@
+"""Hardware device-path nodes (type 0x01)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .base import TYPE_HARDWARE, Node, check_payload_length, register_node
+from .textparse import TextArgs, keyword
+from .vendor import VendorNode, parse_vendor
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class PciNode(Node):
+    TYPE: ClassVar[int] = TYPE_HARDWARE
+    SUBTYPE: ClassVar[int] = 0x01
+
+    device: int
+    function: int
+
+    def payload(self) -> bytes:
+        return bytes((self.function, self.device))
+
+    @classmethod
+    def from_payload(cls, payload: bytes, offset: int) -> Node:
+        check_payload_length(payload, 2)
+        return cls(device=payload[1], function=payload[0])
+
+    def to_text(self, display_only: bool = False) -> str:
+        return f"Pci(0x{self.device:X},0x{self.function:X})"
+
+
+@keyword("Pci")
+def _parse_pci(args: TextArgs) -> Node:
+    args.at_most(2)
+    return PciNode(device=args.uint(0, 8, name="device"), function=args.uint(1, 8, name="function"))
+
+
+@keyword("VenHw")
+def _parse_venhw(args: TextArgs) -> VendorNode:
+    return parse_vendor(TYPE_HARDWARE, args)
+
+

@@ -1,0 +1,191 @@
+"""Media device-path nodes (type 0x04)."""
+from __future__ import annotations
+
+import struct
+import uuid
+from dataclasses import dataclass
+from typing import ClassVar
+
+from efikit.codec.guid import guid_from_bytes, guid_to_text
+from efikit.codec.ucs2 import decode_ucs2, encode_ucs2, find_nul_unit
+from efikit.errors import DecodeError
+
+from .base import TYPE_MEDIA, Node, NodeLayoutError, check_payload_length, register_node
+from .textparse import TextArgs, keyword
+from .vendor import VendorNode, parse_vendor
+
+SIGNATURE_NONE = 0
+SIGNATURE_MBR = 1
+SIGNATURE_GPT = 2
+MBR_TYPE_PCAT = 1
+MBR_TYPE_GPT = 2
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class HardDriveNode(Node):
+    """HD(): a partition. ``signature`` is the raw 16 bytes (GUID for GPT, UINT32 for MBR)."""
+
+    TYPE: ClassVar[int] = TYPE_MEDIA
+    SUBTYPE: ClassVar[int] = 0x01
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<IQQ16sBB")
+
+    partition_number: int
+    partition_start: int
+    partition_size: int
+    signature: bytes
+    mbr_type: int
+    signature_type: int
+
+    @classmethod
+    def gpt(cls, partition_number: int, partition_guid: uuid.UUID, start: int,
+            size: int) -> HardDriveNode:
+        return cls(partition_number, start, size, partition_guid.bytes_le, MBR_TYPE_GPT,
+                   SIGNATURE_GPT)
+
+    @classmethod
+    def mbr(cls, partition_number: int, disk_signature: int, start: int,
+            size: int) -> HardDriveNode:
+        return cls(partition_number, start, size, struct.pack("<I", disk_signature) + bytes(12),
+                   MBR_TYPE_PCAT, SIGNATURE_MBR)
+
+    @property
+    def partition_guid(self) -> uuid.UUID | None:
+        if self.signature_type != SIGNATURE_GPT:
+            return None
+        return guid_from_bytes(self.signature)
+
+    @property
+    def mbr_signature(self) -> int | None:
+        if self.signature_type != SIGNATURE_MBR:
+            return None
+        return int.from_bytes(self.signature[:4], "little")
+
+    def payload(self) -> bytes:
+        return self._LAYOUT.pack(self.partition_number, self.partition_start, self.partition_size,
+                                 self.signature, self.mbr_type, self.signature_type)
+
+    @classmethod
+    def from_payload(cls, payload: bytes, offset: int) -> Node:
+        check_payload_length(payload, cls._LAYOUT.size)
+        return cls(*cls._LAYOUT.unpack(payload))
+
+    def to_text(self, display_only: bool = False) -> str:
+        if self.signature_type == SIGNATURE_MBR:
+            head = f"HD({self.partition_number},MBR,0x{self.mbr_signature:08X},"
+        elif self.signature_type == SIGNATURE_GPT:
+            head = f"HD({self.partition_number},GPT,{guid_to_text(guid_from_bytes(self.signature))},"
+        else:
+            head = f"HD({self.partition_number},{self.signature_type},0,"
+        return head + f"0x{self.partition_start:X},0x{self.partition_size:X})"
+
+
+@keyword("HD")
+def _parse_hd(args: TextArgs) -> Node:
+    args.at_most(5)
+    number = args.uint(0, 32, name="partition number")
+    kind = args.text(1)
+    start = args.uint(3, 64, name="partition start")
+    size = args.uint(4, 64, name="partition size")
+    if kind.upper() == "GPT":
+        return HardDriveNode.gpt(number, args.guid(2, "partition GUID"), start, size)
+    if kind.upper() == "MBR":
+        return HardDriveNode.mbr(number, args.uint(2, 32, name="MBR disk signature"), start, size)
+    signature_type = args.uint(1, 8, name="signature type (MBR, GPT or a number)")
+    return HardDriveNode(number, start, size, bytes(16), 0, signature_type)
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class FilePathNode(Node):
+    """A file path, e.g. ``\\EFI\\BOOT\\BOOTX64.EFI`` (UCS-2, NUL-terminated)."""
+
+    TYPE: ClassVar[int] = TYPE_MEDIA
+    SUBTYPE: ClassVar[int] = 0x04
+
+    path: str
+
+    def payload(self) -> bytes:
+        return encode_ucs2(self.path)
+
+    @classmethod
+    def from_payload(cls, payload: bytes, offset: int) -> Node:
+        if len(payload) % 2:
+            raise DecodeError("odd-length UCS-2 string in file-path node", offset)
+        nul = find_nul_unit(payload)
+        if nul != len(payload) - 2:
+            raise NodeLayoutError  # no terminator, or bytes after it: keep raw
+        return cls(decode_ucs2(payload[:nul], offset))
+
+    def to_text(self, display_only: bool = False) -> str:
+        return self.path
+
+
+@keyword("File")
+def _parse_file(args: TextArgs) -> Node:
+    """efibootmgr's and people's File(\\path) spelling."""
+    return FilePathNode(args.inner)
+
+
+@keyword("VenMedia")
+def _parse_venmedia(args: TextArgs) -> VendorNode:
+    return parse_vendor(TYPE_MEDIA, args)
+
+
+@dataclass(frozen=True, slots=True)
+class _GuidOnlyNode(Node):
+    guid: uuid.UUID
+    KEYWORD: ClassVar[str] = ""
+
+    def payload(self) -> bytes:
+        return self.guid.bytes_le
+
+    @classmethod
+    def from_payload(cls, payload: bytes, offset: int) -> Node:
+        check_payload_length(payload, 16)
+        return cls(guid_from_bytes(payload))
+
+    def to_text(self, display_only: bool = False) -> str:
+        return f"{self.KEYWORD}({guid_to_text(self.guid)})"
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class FvFileNode(_GuidOnlyNode):
+    """PIWG firmware file: FvFile(GUID)."""
+
+    TYPE: ClassVar[int] = TYPE_MEDIA
+    SUBTYPE: ClassVar[int] = 0x06
+    KEYWORD: ClassVar[str] = "FvFile"
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class FvNode(_GuidOnlyNode):
+    """PIWG firmware volume: Fv(GUID)."""
+
+    TYPE: ClassVar[int] = TYPE_MEDIA
+    SUBTYPE: ClassVar[int] = 0x07
+    KEYWORD: ClassVar[str] = "Fv"
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class MediaProtocolNode(_GuidOnlyNode):
+    """Media protocol: Media(GUID)."""
+
+    TYPE: ClassVar[int] = TYPE_MEDIA
+    SUBTYPE: ClassVar[int] = 0x05
+    KEYWORD: ClassVar[str] = "Media"
+
+
+def _register_guid_keyword(cls: type[_GuidOnlyNode], *names: str) -> None:
+    @keyword(*names)
+    def _parse(args: TextArgs) -> Node:
+        args.at_most(1)
+        return cls(args.guid(0))
+
+
+_register_guid_keyword(FvFileNode, "FvFile")
+_register_guid_keyword(FvNode, "Fv", "FvVol")  # FvVol: efibootmgr's spelling
+_register_guid_keyword(MediaProtocolNode, "Media")

@@ -1,0 +1,204 @@
+"""Device-path text → nodes: splitting into nodes and arguments, typed argument readers,
+and the registry of keywords.
+
+Splitting follows edk2's DevicePathFromText: nodes are separated by '/' and instances by ','
+outside parentheses; a node that is not a known ``Keyword(...)`` is a file-path node holding
+its text verbatim. Argument readers are stricter than edk2: a malformed number, GUID or
+address is an error naming the column, never a silent zero.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from efikit.codec.guid import parse_guid
+from efikit.errors import TextParseError
+
+from .base import Node
+
+KeywordParser = Callable[["TextArgs"], "Node | None"]
+_KEYWORDS: dict[str, KeywordParser] = {}
+
+_KEYWORD_NODE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)\((.*)\)$", re.DOTALL)
+
+
+def keyword(*names: str) -> Callable[[KeywordParser], KeywordParser]:
+    """Decorator: register a text parser for one or more keywords (case-sensitive)."""
+
+    def register(parser: KeywordParser) -> KeywordParser:
+        for name in names:
+            if name in _KEYWORDS:
+                raise RuntimeError(f"device-path keyword {name} registered twice")
+            _KEYWORDS[name] = parser
+        return parser
+
+    return register
+
+
+def keyword_parser(name: str) -> KeywordParser | None:
+    return _KEYWORDS.get(name)
+
+
+@dataclass(frozen=True)
+class NodeText:
+    """One node's text, where it starts in the whole text, and whether an instance ends after it."""
+
+    text: str
+    column: int  # 0-based index into the whole text
+    ends_instance: bool
+
+
+def split_nodes(text: str) -> Iterator[NodeText]:
+    """Split device-path text into node texts the way edk2 does."""
+    position = 0
+    length = len(text)
+    while position < length:
+        while position < length and text[position] in "/,()":
+            # edk2 skips leading separators and stray parentheses before a node.
+            if text[position] == ")":
+                raise TextParseError(text, position + 1, "a device-path node, not ')'")
+            if text[position] == "(":
+                raise TextParseError(text, position + 1, "a device-path node, not '('")
+            position += 1
+        if position >= length:
+            return
+        start = position
+        depth = 0
+        while position < length:
+            char = text[position]
+            if char in ",/" and depth == 0:
+                break
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+                if depth < 0:
+                    raise TextParseError(text, position + 1, "no ')' without a matching '('")
+            position += 1
+        if depth != 0:
+            raise TextParseError(text, start + 1, "a ')' closing this node")
+        ends_instance = position < length and text[position] == ","
+        yield NodeText(text[start:position], start, ends_instance)
+        position += 1
+
+
+def split_keyword(node_text: str) -> tuple[str, str] | None:
+    """('Pci', '0x1,0x0') for 'Pci(0x1,0x0)'; None if the text is not Keyword(...)."""
+    match = _KEYWORD_NODE.match(node_text)
+    if match is None:
+        return None
+    return match.group(1), match.group(2)
+
+
+class TextArgs:
+    """The comma-separated arguments of one ``Keyword(...)`` node, with typed readers that
+    raise TextParseError naming the column and what was expected."""
+
+    def __init__(self, whole_text: str, node_column: int, keyword_name: str, inner: str) -> None:
+        self.whole_text = whole_text
+        self.keyword = keyword_name
+        self.inner = inner
+        self.values: list[str] = inner.split(",") if inner else []
+        first = node_column + len(keyword_name) + 1
+        self._columns: list[int] = []
+        column = first
+        for value in self.values:
+            self._columns.append(column)
+            column += len(value) + 1
+        self._end_column = first + len(inner)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def column(self, index: int) -> int:
+        """1-based column of argument ``index`` (or of the closing parenthesis if absent)."""
+        if index < len(self._columns):
+            return self._columns[index] + 1
+        return self._end_column + 1
+
+    def fail(self, index: int, expected: str) -> TextParseError:
+        return TextParseError(self.whole_text, self.column(index), f"{self.keyword}: {expected}")
+
+    def raw(self, index: int, default: str = "") -> str:
+        """The argument's text as written, or ``default`` when it is missing."""
+        if index < len(self.values):
+            return self.values[index]
+        return default
+
+    def present(self, index: int) -> bool:
+        return index < len(self.values) and self.values[index].strip() != ""
+
+    def text(self, index: int, default: str = "") -> str:
+        value = self.raw(index, default)
+        return value.strip() if value.strip() else default
+
+    def uint(self, index: int, bits: int, default: int = 0, name: str = "value") -> int:
+        """edk2 Strtoi: '0x' prefix means hex, else decimal. Missing/empty → default."""
+        if not self.present(index):
+            return default
+        value = parse_number(self.values[index].strip())
+        if value is None or value < 0 or value >= (1 << bits):
+            raise self.fail(index, f"{name} as a number from 0 to {(1 << bits) - 1:#x} "
+                                   "(decimal, or hex with 0x)")
+        return value
+
+    def hex_uint(self, index: int, bits: int, default: int = 0, name: str = "value") -> int:
+        """A number that is always hexadecimal, '0x' optional (edk2 StrHexToUint64)."""
+        if not self.present(index):
+            return default
+        raw = self.values[index].strip()
+        digits = raw[2:] if raw[:2].lower() == "0x" else raw
+        try:
+            value = int(digits, 16)
+        except ValueError:
+            raise self.fail(index, f"{name} in hexadecimal") from None
+        if value >= (1 << bits):
+            raise self.fail(index, f"{name} of at most {bits} bits")
+        return value
+
+    def guid(self, index: int, name: str = "GUID") -> uuid.UUID:
+        value = parse_guid(self.raw(index))
+        if value is None:
+            raise self.fail(index, f"{name} as 8-4-4-4-12 hex digits")
+        return value
+
+    def hex_bytes(self, index: int, name: str = "data") -> bytes:
+        """Hex digits (any case) for a byte string; empty → b''."""
+        raw = self.raw(index).strip()
+        if raw[:2].lower() == "0x":
+            raw = raw[2:]
+        if len(raw) % 2:
+            raise self.fail(index, f"{name} as an even number of hex digits")
+        try:
+            return bytes.fromhex(raw)
+        except ValueError:
+            raise self.fail(index, f"{name} as hex digits") from None
+
+    def choice(self, index: int, choices: dict[str, int], bits: int, default: int = 0,
+               name: str = "value") -> int:
+        """A named value (case-insensitive) or a number."""
+        if not self.present(index):
+            return default
+        raw = self.values[index].strip()
+        for label, value in choices.items():
+            if raw.lower() == label.lower():
+                return value
+        return self.uint(index, bits, default, f"{name} ({'|'.join(choices)} or a number)")
+
+    def at_most(self, count: int) -> None:
+        if len(self.values) > count:
+            raise self.fail(count, f"at most {count} argument{'s' if count != 1 else ''}")
+
+
+def parse_number(text: str) -> int | None:
+    """edk2's Strtoi on well-formed input: hex with a 0x/0X prefix, else decimal."""
+    try:
+        if text[:2].lower() == "0x":
+            return int(text[2:], 16)
+        if text.isdigit():
+            return int(text, 10)
+    except ValueError:
+        return None
+    return None

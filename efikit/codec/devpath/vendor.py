@@ -1,0 +1,86 @@
+"""Vendor-defined nodes (VenHw, VenMsg, VenMedia): a GUID plus opaque data.
+
+edk2 prints every vendor node as ``Ven<Type>(GUID[,HEX])`` (AllowShortcuts=FALSE), so
+the well-known messaging GUIDs (VT100, UART flow control, SAS, ...) are typed subclasses
+for the model and for parsing their keywords, while printing stays the generic form.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from efikit.codec.guid import guid_from_bytes, guid_to_text
+
+from .base import Node, NodeLayoutError, register_decoder
+from .textparse import TextArgs
+
+VENDOR_KEYWORDS: dict[int, str] = {0x01: "VenHw", 0x03: "VenMsg", 0x04: "VenMedia"}
+VENDOR_SUBTYPES: dict[int, int] = {0x01: 0x04, 0x03: 0x0A, 0x04: 0x03}
+
+
+@dataclass(frozen=True, slots=True)
+class VendorNode(Node):
+    """Generic vendor node. ``vendor_type`` is 1 (hardware), 3 (messaging) or 4 (media)."""
+
+    vendor_type: int
+    guid: uuid.UUID
+    data: bytes = b""
+
+    @property
+    def type_code(self) -> int:
+        return self.vendor_type
+
+    @property
+    def subtype_code(self) -> int:
+        return VENDOR_SUBTYPES[self.vendor_type]
+
+    def payload(self) -> bytes:
+        return self.guid.bytes_le + self.vendor_data()
+
+    def vendor_data(self) -> bytes:
+        return self.data
+
+    def to_text(self, display_only: bool = False) -> str:
+        text = f"{VENDOR_KEYWORDS[self.vendor_type]}({guid_to_text(self.guid)}"
+        data = self.vendor_data()
+        if data:
+            text += "," + data.hex().upper()
+        return text + ")"
+
+
+# Messaging vendor GUID → decoder(data) for typed subclasses, filled by nodes_messaging.
+GuidDecoder = Callable[[bytes], Node]
+MESSAGING_VENDOR_DECODERS: dict[uuid.UUID, GuidDecoder] = {}
+
+
+def _vendor_decoder(vendor_type: int) -> Callable[[bytes, int], Node]:
+    def decode(payload: bytes, offset: int) -> Node:
+        if len(payload) < 16:
+            raise NodeLayoutError
+        guid = guid_from_bytes(payload)
+        data = bytes(payload[16:])
+        if vendor_type == 0x03:
+            special = MESSAGING_VENDOR_DECODERS.get(guid)
+            if special is not None:
+                try:
+                    node = special(data)
+                    if node.payload() == payload:
+                        return node
+                except (NodeLayoutError, ValueError, IndexError):
+                    pass
+        return VendorNode(vendor_type, guid, data)
+
+    return decode
+
+
+for _type, _subtype in VENDOR_SUBTYPES.items():
+    register_decoder(_type, _subtype, _vendor_decoder(_type))
+
+
+def parse_vendor(vendor_type: int, args: TextArgs) -> VendorNode:
+    """VenHw/VenMsg/VenMedia(GUID[,HEX])."""
+    args.at_most(2)
+    return VendorNode(vendor_type, args.guid(0), args.hex_bytes(1))
+
+
