@@ -142,9 +142,16 @@ def authenticode_hash(path: str | os.PathLike[str], algorithm: str = "sha256",
     return next(iter(authenticode_digests(path, (algorithm,), padded).values()))
 
 
-def authenticode_digests_of(f: BinaryIO, layout: PELayout, algorithms: Iterable[str],
-                            padded: bool = False) -> dict[str, bytes]:
-    """Digests of an already open image whose layout has been read."""
+def authenticode_digests_of(f: BinaryIO, layout: PELayout, algorithms: Iterable[str]
+                            ) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """Plain and padded digests of an already open image, in one pass over the file."""
     hashers = _new_hashers(algorithms)
-    _stream(f, hash_plan(layout, padded), hashers)
-    return {name: h.digest() for name, h in hashers.items()}
+    plan = hash_plan(layout, padded=True)
+    _stream(f, HashPlan(plan.ranges, 0), hashers)
+    plain = {name: h.digest() for name, h in hashers.items()}
+    padded = {}
+    for name, h in hashers.items():
+        h2 = h.copy()
+        h2.update(bytes(plan.padding))
+        padded[name] = h2.digest()
+    return plain, padded
