@@ -1,0 +1,130 @@
+"""EFI_LOAD_OPTION: the payload of Boot####, Driver####, SysPrep#### and PlatformRecovery####.
+
+Layout: UINT32 Attributes, UINT16 FilePathListLength, CHAR16 Description[] (NUL-terminated),
+EFI_DEVICE_PATH FilePathList[] (FilePathListLength bytes, one or more device paths),
+UINT8 OptionalData[] (the rest).
+"""
+from __future__ import annotations
+
+import enum
+import struct
+from dataclasses import dataclass, replace
+
+from efikit.codec.devpath import DevicePath
+from efikit.codec.ucs2 import decode_ucs2, encode_ucs2, find_nul_unit
+from efikit.errors import DecodeError, EncodeError
+
+CATEGORY_MASK = 0x1F00
+CATEGORY_BOOT = 0x0000
+CATEGORY_APP = 0x0100
+
+
+class LoadOptionAttributes(enum.IntFlag):
+    """LOAD_OPTION_* bits. Unknown bits are kept (IntFlag's KEEP boundary)."""
+
+    ACTIVE = 0x00000001
+    FORCE_RECONNECT = 0x00000002
+    HIDDEN = 0x00000008
+    CATEGORY_APP = 0x00000100
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOption:
+    attributes: LoadOptionAttributes
+    description: str
+    file_paths: tuple[DevicePath, ...]
+    optional_data: bytes = b""
+
+    # ---- construction ---------------------------------------------------------------------
+    @classmethod
+    def create(cls, description: str, device_path: DevicePath, optional_data: bytes = b"",
+               active: bool = True, hidden: bool = False) -> LoadOption:
+        attributes = LoadOptionAttributes(0)
+        if active:
+            attributes |= LoadOptionAttributes.ACTIVE
+        if hidden:
+            attributes |= LoadOptionAttributes.HIDDEN
+        return cls(attributes, description, (device_path,), optional_data)
+
+    # ---- named views of the attribute bits ------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return bool(self.attributes & LoadOptionAttributes.ACTIVE)
+
+    @property
+    def hidden(self) -> bool:
+        return bool(self.attributes & LoadOptionAttributes.HIDDEN)
+
+    @property
+    def force_reconnect(self) -> bool:
+        return bool(self.attributes & LoadOptionAttributes.FORCE_RECONNECT)
+
+    @property
+    def category(self) -> int:
+        """0 = boot, 1 = application; other values are reserved but kept."""
+        return (int(self.attributes) & CATEGORY_MASK) >> 8
+
+    def with_flag(self, flag: LoadOptionAttributes, on: bool) -> LoadOption:
+        attributes = self.attributes | flag if on else self.attributes & ~flag
+        return replace(self, attributes=LoadOptionAttributes(attributes))
+
+    @property
+    def device_path(self) -> DevicePath | None:
+        """The first (boot) device path, or None for an empty FilePathList."""
+        return self.file_paths[0] if self.file_paths else None
+
+    def optional_data_text(self) -> str | None:
+        """The optional data as text when it is UCS-2 (as efibootmgr shows it), else None."""
+        return ucs2_text_or_none(self.optional_data)
+
+    # ---- binary ---------------------------------------------------------------------------
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LoadOption:
+        if len(data) < 6:
+            raise DecodeError(f"load option is {len(data)} bytes; the header alone needs 6",
+                              len(data))
+        attributes, list_length = struct.unpack_from("<IH", data, 0)
+        nul = find_nul_unit(data, 6)
+        if nul < 0:
+            raise DecodeError("description has no NUL terminator", 6)
+        description = decode_ucs2(data[6:nul], 6)
+        list_start = nul + 2
+        list_end = list_start + list_length
+        if list_end > len(data):
+            raise DecodeError(f"FilePathListLength {list_length} runs past the end of the load "
+                              f"option ({len(data) - list_start} bytes left)", 4)
+        paths: list[DevicePath] = []
+        position = list_start
+        while position < list_end:
+            try:
+                path, position = DevicePath.decode_at(data, position, list_end)
+            except DecodeError as error:
+                raise DecodeError(f"FilePathListLength {list_length} disagrees with the "
+                                  f"device-path nodes: {error.reason}", error.offset) from None
+            paths.append(path)
+        return cls(LoadOptionAttributes(attributes), description, tuple(paths),
+                   bytes(data[list_end:]))
+
+    def to_bytes(self) -> bytes:
+        file_path_list = b"".join(path.to_bytes() for path in self.file_paths)
+        if len(file_path_list) > 0xFFFF:
+            raise EncodeError(f"FilePathList is {len(file_path_list)} bytes; at most 65535 fit")
+        attributes = int(self.attributes)
+        if not 0 <= attributes <= 0xFFFFFFFF:
+            raise EncodeError(f"attributes 0x{attributes:X} do not fit in 32 bits")
+        return (struct.pack("<IH", attributes, len(file_path_list))
+                + encode_ucs2(self.description) + file_path_list + self.optional_data)
+
+
+def ucs2_text_or_none(data: bytes) -> str | None:
+    """Decode data that looks like printable UCS-2 text (optionally NUL-terminated)."""
+    if len(data) < 2 or len(data) % 2:
+        return None
+    body = data[:-2] if data.endswith(b"\x00\x00") else data
+    try:
+        text = decode_ucs2(body)
+    except DecodeError:
+        return None
+    if not text or not all(ch.isprintable() or ch in "\t" for ch in text):
+        return None
+    return text
