@@ -64,6 +64,11 @@ class VariableAttributes(enum.IntFlag):
             if key in by_long:
                 value |= by_long[key]
                 continue
+            try:
+                value |= cls(int(key, 0))
+                continue
+            except ValueError:
+                pass
             raise UsageError(
                 f"unknown attribute {token.strip()!r}; known: {', '.join(ATTRIBUTE_SHORT_NAMES)}"
             )
