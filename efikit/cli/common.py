@@ -32,3 +32,13 @@ def read_hex_or_file(value: str) -> bytes:
 def echo_json(value: Any) -> None:
     """Print a JSON document (sorted keys off: field order is part of the schema)."""
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def write_output(data: bytes, output: str | None) -> None:
+    """Raw bytes to OUTPUT (atomically), or hex on stdout when no output is given."""
+    if output is None:
+        click.echo(data.hex())
+        return
+    from efikit.fileio import atomic_write  # noqa: PLC0415
+
+    atomic_write(Path(output), data)

@@ -1,0 +1,68 @@
+"""Plain-data (JSON-ready) views of codec objects, shared by the CLI commands."""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import uuid
+from typing import Any
+
+from efikit.codec.devpath import DevicePath, Node
+from efikit.codec.loadoption import LoadOption
+
+
+def plain(value: Any) -> Any:
+    """bytes → hex, UUID → upper-case text, enums → int, dataclasses → dicts."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, uuid.UUID):
+        return str(value).upper()
+    if isinstance(value, enum.Enum):
+        return int(value.value)
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def node_json(node: Node) -> dict[str, Any]:
+    return {
+        "type": node.type_code,
+        "subtype": node.subtype_code,
+        "kind": type(node).__name__,
+        "text": node.to_text(),
+        "fields": plain(node),
+    }
+
+
+def device_path_json(path: DevicePath) -> dict[str, Any]:
+    return {
+        "text": path.to_text(),
+        "display_text": path.to_text(display_only=True),
+        "hex": path.to_bytes().hex(),
+        "nodes": [node_json(node) for node in path.nodes],
+    }
+
+
+def load_option_json(option: LoadOption) -> dict[str, Any]:
+    return {
+        "description": option.description,
+        "attributes": int(option.attributes),
+        "active": option.active,
+        "hidden": option.hidden,
+        "force_reconnect": option.force_reconnect,
+        "category": option.category,
+        "device_paths": [device_path_json(p) for p in option.file_paths],
+        "optional_data_hex": option.optional_data.hex(),
+        "optional_data_text": option.optional_data_text(),
+    }
+
+
+def load_option_line(option: LoadOption, display_only: bool = False) -> str:
+    """'Label<TAB>device path[<TAB>optional data]' as efibootmgr -v lays it out."""
+    paths = ",".join(p.to_text(display_only) for p in option.file_paths)  # rare: several paths
+    line = f"{option.description}\t{paths}"
+    if option.optional_data:
+        text = option.optional_data_text()
+        line += f"\t{text!r}" if text is not None else f"\t0x{option.optional_data.hex()}"
+    return line
