@@ -1,0 +1,1 @@
+"""The real-firmware tier (marker `firmware`): OVMF under QEMU, swtpm, Secure Boot."""

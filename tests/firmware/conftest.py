@@ -1,0 +1,44 @@
+"""Fixtures of the real-firmware tier: the probe loader, disk images, varstores, a TPM."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import require_file, require_tool
+from firmware import harness
+
+
+def require_bench(*extra_tools: str, firmware: harness.Firmware = harness.PLAIN) -> None:
+    require_tool(*harness.BENCH_TOOLS, *extra_tools)
+    for path in (firmware.code, firmware.vars_template):
+        require_file(path)
+    require_file("/usr/lib/crt0-efi-x86_64.o")
+
+
+@pytest.fixture(scope="session")
+def probe_efi() -> Path:
+    """The probe loader, built once per worker (the build itself is serialized by a lock)."""
+    require_bench()
+    return harness.build_probe()
+
+
+@pytest.fixture
+def make_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """make_disk({esp_path: file or bytes}, name="disk") -> DiskImage in the test's tmp dir."""
+
+    def _make(files: dict[str, Path | bytes], name: str = "disk") -> harness.DiskImage:
+        return harness.DiskImage.create(tmp_path / f"{name}.img", files)
+
+    return _make
+
+
+@pytest.fixture
+def make_varstore(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """make_varstore(firmware=PLAIN, name="vars") -> a fresh copy of the firmware's template."""
+
+    def _make(firmware: harness.Firmware = harness.PLAIN, name: str = "vars") -> Path:
+        require_file(firmware.vars_template)
+        return harness.fresh_varstore(firmware, tmp_path / f"{name}.fd")
+
+    return _make
