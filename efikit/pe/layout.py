@@ -148,8 +148,8 @@ def read_layout(f: BinaryIO, file_size: int | None = None) -> PELayout:
     pe_offset = _u32(head, 0x3C)
     if pe_offset < 4 or pe_offset + 4 + COFF_HEADER_SIZE > file_size:
         raise PEFormatError(
-            f"e_lfanew {pe_offset:#x} points outside the file (size {file_size:#x}): "
-            "truncated or corrupt DOS header")
+            f"PE header at e_lfanew {pe_offset:#x} runs past the end of the file "
+            f"({file_size:#x} bytes): truncated file or corrupt e_lfanew")
     if pe_offset + 4 + COFF_HEADER_SIZE > len(head):
         raise PEFormatError(f"e_lfanew {pe_offset:#x} is absurdly large")
     if head[pe_offset:pe_offset + 4] != b"PE\x00\x00":
