@@ -12,8 +12,6 @@ This module only decodes; it does not verify the signature against a trust ancho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 from asn1crypto import algos, cms, core, x509
 
 from efikit.errors import PEFormatError
@@ -42,6 +40,11 @@ class _DigestInfo(core.Sequence):
 
 class _SpcIndirectDataContent(core.Sequence):
     _fields = [("data", _SpcAttributeTypeAndOptionalValue), ("message_digest", _DigestInfo)]
+
+
+class _EncapsulatedContentInfo(core.Sequence):
+    _fields = [("content_type", core.ObjectIdentifier),
+               ("content", core.Any, {"explicit": 0, "optional": True})]
 
 
 @dataclass(frozen=True)
@@ -89,19 +92,18 @@ def _decode(der: bytes) -> AuthenticodeSignature:
         raise PEFormatError(
             f"PKCS#7 content type is {info['content_type'].dotted}, not signedData")
     signed: cms.SignedData = info["content"]
-    encapsulated = signed["encap_content_info"]
+    # Re-read the encapsulated content with our own spec: other libraries (signify) register
+    # their own class for this OID in asn1crypto's global tables.
+    encapsulated = _EncapsulatedContentInfo.load(signed["encap_content_info"].dump())
     content_type = encapsulated["content_type"].dotted
     if content_type != SPC_INDIRECT_DATA_OID:
         raise PEFormatError(
             f"signed content type is {content_type}, not SpcIndirectDataContent "
             f"({SPC_INDIRECT_DATA_OID})")
-    content: Any = encapsulated["content"]
-    if content is None or isinstance(content, core.Void):
+    content = encapsulated["content"]
+    if isinstance(content, core.Void) or content is None:
         raise PEFormatError("signature has no SpcIndirectDataContent")
-    if isinstance(content, core.Any):
-        indirect = content.parse(_SpcIndirectDataContent)
-    else:
-        indirect = _SpcIndirectDataContent.load(content.contents)
+    indirect = content.parse(_SpcIndirectDataContent)
     message_digest = indirect["message_digest"]
     digest_algorithm = _digest_name(message_digest["digest_algorithm"])
     digest = bytes(message_digest["digest"].native)
