@@ -148,12 +148,10 @@ class TextArgs:
         """A number that is always hexadecimal, '0x' optional (edk2 StrHexToUint64)."""
         if not self.present(index):
             return default
-        raw = self.values[index].strip()
-        digits = raw[2:] if raw[:2].lower() == "0x" else raw
-        try:
-            value = int(digits, 16)
-        except ValueError:
-            raise self.fail(index, f"{name} in hexadecimal") from None
+        match = _HEX_DIGITS.fullmatch(self.values[index].strip(" "))
+        if match is None:
+            raise self.fail(index, f"{name} in hexadecimal")
+        value = int(match.group(1), 16)
         if value >= (1 << bits):
             raise self.fail(index, f"{name} of at most {bits} bits")
         return value
@@ -187,18 +185,48 @@ class TextArgs:
                 return value
         return self.uint(index, bits, default, f"{name} ({'|'.join(choices)} or a number)")
 
+    def ascii(self, index: int, name: str = "text", max_length: int | None = None) -> str:
+        """A string argument kept verbatim (no stripping), printable ASCII only."""
+        value = self.raw(index)
+        if not all(" " <= char <= "~" for char in value):
+            raise self.fail(index, f"{name} in printable ASCII")
+        if max_length is not None and len(value) > max_length:
+            raise self.fail(index, f"{name} of at most {max_length} characters")
+        return value
+
     def at_most(self, count: int) -> None:
         if len(self.values) > count:
             raise self.fail(count, f"at most {count} argument{'s' if count != 1 else ''}")
 
 
+_HEX_DIGITS = re.compile(r"0*[xX]?([0-9A-Fa-f]+)")
+_HEX_NUMBER = re.compile(r"0*[xX]([0-9A-Fa-f]+)")
+_DEC_NUMBER = re.compile(r"[0-9]+")
+
+
 def parse_number(text: str) -> int | None:
-    """edk2's Strtoi on well-formed input: hex with a 0x/0X prefix, else decimal."""
-    try:
-        if text[:2].lower() == "0x":
-            return int(text[2:], 16)
-        if text.isdigit():
-            return int(text, 10)
-    except ValueError:
-        return None
+    """edk2's Strtoi on well-formed input: hex with a 0x/0X prefix (zeros before the x
+    allowed, as edk2 skips them: '00x1F'), else decimal."""
+    text = text.strip(" ")
+    match = _HEX_NUMBER.fullmatch(text)
+    if match is not None:
+        return int(match.group(1), 16)
+    if _DEC_NUMBER.fullmatch(text):
+        return int(text, 10)
     return None
+
+
+def is_text_safe(value: str) -> bool:
+    """True if ``value`` can sit inside a ``Keyword(...)`` argument list and be read back:
+    printable ASCII with balanced parentheses (a ',' is the caller's business)."""
+    depth = 0
+    for char in value:
+        if not " " <= char <= "~":
+            return False
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
