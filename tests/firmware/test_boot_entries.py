@@ -1,0 +1,99 @@
+"""Scenario 1: entries efikit wrote into OVMF_VARS_4M.fd drive the firmware's boot manager.
+
+The firmware boots the first entry in BootOrder; with BootNext set it boots that entry once,
+deletes BootNext (efikit reads the varstore the firmware left and finds it gone), and the
+next boot follows BootOrder again."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from firmware import harness
+from firmware.entries import read_boot_config, slot_option, write_boot_config
+
+pytestmark = pytest.mark.firmware
+
+A, B = 0x0010, 0x0011
+
+
+def _ab_entries() -> dict[int, object]:
+    return {A: slot_option("Metropolis Slot A", harness.SLOT_A_PATH),
+            B: slot_option("Metropolis Slot B", harness.SLOT_B_PATH)}
+
+
+def _ab_disk(make_disk, probe_efi: Path):  # type: ignore[no-untyped-def]
+    return make_disk({harness.SLOT_A_PATH: probe_efi, harness.SLOT_B_PATH: probe_efi})
+
+
+@pytest.mark.parametrize(("order", "slot", "current"), [([A, B], "A", A), ([B, A], "B", B)])
+def test_firmware_boots_first_entry_in_boot_order(  # type: ignore[no-untyped-def]
+    make_disk, make_varstore, probe_efi: Path, order: list[int], slot: str, current: int
+) -> None:
+    disk = _ab_disk(make_disk, probe_efi)
+    varstore = make_varstore()
+    write_boot_config(varstore, _ab_entries(), order)  # type: ignore[arg-type]
+
+    probe = harness.boot(disk, varstore).probe
+    assert probe["slot"] == slot
+    assert probe.number("bootcurrent") == current
+    assert probe.numbers("bootorder")[:2] == order
+    expected_file = harness.SLOT_A_PATH if slot == "A" else harness.SLOT_B_PATH
+    assert probe["filepath"].upper() == expected_file.upper()
+    assert probe["imagepath"].upper() == (
+        f"{harness.DISK_DEVICE_TEXT}/{harness.ESP_HD_TEXT}/{expected_file}".upper()
+    )
+
+
+def test_boot_next_boots_once_then_boot_order(  # type: ignore[no-untyped-def]
+    make_disk, make_varstore, probe_efi: Path
+) -> None:
+    disk = _ab_disk(make_disk, probe_efi)
+    varstore = make_varstore()
+    write_boot_config(varstore, _ab_entries(), [A, B], boot_next=B)  # type: ignore[arg-type]
+    assert read_boot_config(varstore).boot_next == B
+
+    first = harness.boot(disk, varstore).probe
+    assert first["slot"] == "B"
+    assert first.number("bootcurrent") == B
+    assert first.number("bootnext") is None  # the boot manager deletes it before starting B
+
+    after = read_boot_config(varstore)
+    assert after.boot_next is None
+    assert after.order is not None and after.order[:2] == [A, B]
+    assert after.entries[A] == _ab_entries()[A]
+    assert after.entries[B] == _ab_entries()[B]
+
+    second = harness.boot(disk, varstore).probe
+    assert second["slot"] == "A"
+    assert second.number("bootcurrent") == A
+
+
+def test_inactive_first_entry_is_skipped(  # type: ignore[no-untyped-def]
+    make_disk, make_varstore, probe_efi: Path
+) -> None:
+    disk = _ab_disk(make_disk, probe_efi)
+    varstore = make_varstore()
+    entries = _ab_entries()
+    entries[A] = slot_option("Metropolis Slot A", harness.SLOT_A_PATH, active=False)
+    write_boot_config(varstore, entries, [A, B])  # type: ignore[arg-type]
+    probe = harness.boot(disk, varstore).probe
+    assert probe["slot"] == "B"
+    assert probe.number("bootcurrent") == B
+
+
+def test_load_option_data_reaches_the_loader(  # type: ignore[no-untyped-def]
+    make_disk, make_varstore, probe_efi: Path
+) -> None:
+    """Optional data is passed as LoadOptions; `fail` makes the probe return an error, and the
+    boot manager then tries the next entry in BootOrder."""
+    disk = _ab_disk(make_disk, probe_efi)
+    varstore = make_varstore()
+    entries = _ab_entries()
+    entries[A] = slot_option("Metropolis Slot A", harness.SLOT_A_PATH, "fail".encode("utf-16-le"))
+    write_boot_config(varstore, entries, [A, B])  # type: ignore[arg-type]
+    result = harness.boot(disk, varstore)
+    assert [run["slot"] for run in result.runs] == ["A", "B"], result.tail()
+    assert result.runs[0]["loadoptions"] == "fail".encode("utf-16-le").hex()
+    assert result.runs[0]["action"] == "fail"
+    assert result.runs[1].number("bootcurrent") == B
