@@ -1,0 +1,160 @@
+"""Planned variable changes: what a boot-manager command would write, before it writes.
+
+Every mutating boot-manager operation first computes a ``Plan`` (a tuple of ``Change``), which
+the CLI can print (``--dry-run``), back up (``--backup FILE``) and then apply in one
+``store.batch()``.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from efikit.boot.numbers import decode_order, decode_u16, format_number, parse_option_name
+from efikit.errors import Error, StoreError, UsageError
+from efikit.vars.store import EFI_GLOBAL_VARIABLE, Variable, VariableStore
+
+
+@dataclass(frozen=True)
+class Change:
+    """One variable: its value before (None: absent) and after (None: deleted)."""
+
+    name: str
+    vendor: uuid.UUID
+    before: Variable | None
+    after: Variable | None
+    #: the variable exists but could not be read (``before`` is None): a delete still applies
+    unreadable: bool = False
+
+    @property
+    def action(self) -> str:
+        if self.after is None:
+            return "delete"
+        if self.before is None and not self.unreadable:
+            return "create"
+        return "update"
+
+    @property
+    def is_noop(self) -> bool:
+        if self.unreadable:
+            return False
+        if self.before is None or self.after is None:
+            return self.before is None and self.after is None
+        return (self.before.data == self.after.data
+                and self.before.attributes == self.after.attributes)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The changes of one command, applied together; no-op changes are dropped."""
+
+    changes: tuple[Change, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changes", tuple(c for c in self.changes if not c.is_noop))
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+    def __add__(self, other: Plan) -> Plan:
+        return Plan(self.changes + other.changes)
+
+    def overwritten(self) -> list[Variable]:
+        """What the plan replaces or deletes (what a backup must keep)."""
+        return [c.before for c in self.changes if c.before is not None]
+
+    def describe(self) -> list[str]:
+        lines: list[str] = []
+        for change in self.changes:
+            lines.extend(describe_change(change))
+        return lines or ["no change"]
+
+    def apply(self, store: VariableStore) -> None:
+        """Write every change inside one ``store.batch()``."""
+        with store.batch():
+            for change in self.changes:
+                if change.after is None:
+                    store.delete(change.name, change.vendor)
+                else:
+                    store.set(change.name, change.vendor, change.after.data,
+                              change.after.attributes)
+
+
+# ---- describing -----------------------------------------------------------------------------
+
+def _label(change: Change) -> str:
+    if change.vendor == EFI_GLOBAL_VARIABLE:
+        return change.name
+    return f"{change.name}-{change.vendor}"
+
+
+def _value_text(name: str, data: bytes) -> str:
+    """A one-line rendering of a boot variable's payload (falls back to hex)."""
+    try:
+        if name.endswith("Order"):
+            return ",".join(format_number(n) for n in decode_order(data)) or "(empty)"
+        if name == "Timeout":
+            return f"{decode_u16(data, name)} seconds"
+        if name in ("BootNext", "BootCurrent"):
+            return format_number(decode_u16(data, name))
+        if parse_option_name(name) is not None:
+            return option_text(data)
+    except Error as exc:
+        return f"0x{data.hex()} (undecodable: {exc})"
+    return f"0x{data.hex()}" if data else "(empty)"
+
+
+def option_text(data: bytes) -> str:
+    """``* Label<TAB>device path[<TAB>optional data]`` (``*`` when active)."""
+    from efikit.codec.loadoption import LoadOption  # noqa: PLC0415
+
+    option = LoadOption.from_bytes(data)
+    line = f"{'*' if option.active else ' '} {option.description}\t"
+    line += ",".join(p.to_text() for p in option.file_paths)
+    if option.hidden:
+        line += "\t[hidden]"
+    if option.optional_data:
+        text = option.optional_data_text()
+        line += f"\t{text!r}" if text is not None else f"\t0x{option.optional_data.hex()}"
+    return line
+
+
+def describe_change(change: Change) -> list[str]:
+    label = _label(change)
+    if change.after is None:
+        if change.before is None:
+            return [f"delete {label} (unreadable)"]
+        return [f"delete {label}: {_value_text(change.name, change.before.data)}"]
+    after = _value_text(change.name, change.after.data)
+    attrs = change.after.attributes.short()
+    if change.before is None:
+        return [f"create {label} ({attrs}): {after}"]
+    before = _value_text(change.name, change.before.data)
+    lines = [f"update {label}:"]
+    if change.before.data != change.after.data:
+        lines.append(f"  was: {before}")
+        lines.append(f"  now: {after}")
+    if change.before.attributes != change.after.attributes:
+        lines.append(f"  attributes: {change.before.attributes.short()} -> {attrs}")
+    return lines
+
+
+# ---- backups --------------------------------------------------------------------------------
+
+def write_backup(path: str | os.PathLike[str], plan: Plan) -> int:
+    """Save what ``plan`` overwrites or deletes as a virt-fw-vars JSON document (the format
+    ``efikit vars import`` and ``virt-fw-vars --set-json`` read). Refuses to overwrite an
+    existing file, so a second command cannot destroy the first one's backup. Returns the
+    number of variables saved. Variables the plan only creates are not in the backup."""
+    from efikit.vars.json_store import write_json  # noqa: PLC0415
+
+    target = Path(path)
+    if target.exists():
+        raise UsageError(f"backup file {target} already exists; choose another name")
+    variables = plan.overwritten()
+    try:
+        write_json(target, variables)
+    except OSError as exc:
+        raise StoreError(f"cannot write backup {target}: {exc.strerror}") from None
+    return len(variables)
