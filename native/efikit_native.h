@@ -3,8 +3,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Everything between the CDEF markers is what cffi sees (native/build_codec.py), so it
+ * must stay plain declarations. efikit/codec/_backend.py is the only Python caller. */
 /* CDEF-BEGIN */
 int efikit_native_abi_version(void);
+
+/* Frame ONE device path in data[start:end] (the same walk as framing.py).
+ * On success returns the number of nodes n >= 1 (End-Entire included), writes
+ * 4 uint32 per node (offset, type, subtype, length) to frames and the offset just
+ * past the End node to *pos. On a framing fault returns -code (the ERR_* codes of
+ * framing.py) with the fault offset in *pos. Returns -100 when more than
+ * max_frames nodes would be needed (nothing is guaranteed about frames then). */
+int efikit_frame_nodes(const uint8_t *data, size_t start, size_t end,
+                       uint32_t *frames, size_t max_frames, size_t *pos);
+
+/* Render a whole device path (exactly data[0:len], as DevicePath.from_bytes) to edk2
+ * text in UTF-8. registered is a 65536-bit map, bit (type << 8 | subtype) set when the
+ * Python codec has a decoder for that pair (unregistered pairs print as raw nodes).
+ * Returns 0 with *out_len set; 1..4 a framing error code, 5 trailing bytes after the
+ * End node (fault offset in *err_offset); -1 when a node must be left to Python;
+ * -2 when out_cap is too small. */
+int efikit_devpath_to_text(const uint8_t *data, size_t len, int display_only,
+                           const uint8_t *registered, char *out, size_t out_cap,
+                           size_t *out_len, size_t *err_offset);
+
+/* Benchmark limit: `iterations` times over `count` buffers (blob[offsets[i]:offsets[i+1]]),
+ * render each to text without any Python object. Returns the total number of output
+ * bytes (so nothing is optimised away), or -1 if any buffer was not rendered. */
+long long efikit_bench_to_text(const uint8_t *blob, const uint32_t *offsets, size_t count,
+                               long iterations, const uint8_t *registered);
 /* CDEF-END */
+
+#define EFIKIT_RENDER_UNSUPPORTED (-1)
+#define EFIKIT_NEED_SPACE (-2)
+#define EFIKIT_ERR_TRAILING 5
 
 #endif

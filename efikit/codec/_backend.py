@@ -1,17 +1,95 @@
 """Chooses the codec backend: the cffi-compiled native module, or pure Python.
 
 This is the only module that imports efikit._native. EFIKIT_PURE_PYTHON=1 forces pure Python.
-``native_lib`` is a small Python facade over the compiled functions (None when unavailable).
+``native_lib`` is a small Python facade over the compiled functions (None when unavailable);
+it speaks in status codes and leaves raising efikit errors to its callers.
 """
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
-EXPECTED_ABI = 1
+EXPECTED_ABI = 2
+
+NodeFrame = tuple[int, int, int, int]
+
+# Statuses of efikit_devpath_to_text (native/efikit_native.h); 1..4 are framing.py's ERR_*.
+STATUS_OK = 0
+STATUS_TRAILING = 5
+STATUS_UNSUPPORTED = -1
+STATUS_NEED_SPACE = -2
+_FRAMES_TOO_MANY = -100
+
+_MAX_NATIVE_INPUT = 1 << 31  # offsets travel as uint32 in the C interface
 
 
-def _load() -> Any:
+class NativeCodec:
+    """Thin, allocation-aware wrappers around efikit._native.lib."""
+
+    def __init__(self, module: Any) -> None:
+        self._ffi = module.ffi
+        self._lib = module.lib
+        self._local = threading.local()  # cffi releases the GIL: one scratch area per thread
+
+    def _scratch(self) -> Any:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._ffi.new("size_t[2]")
+            self._local.scratch = scratch
+            self._local.frames = self._ffi.new("uint32_t[]", 4 * 256)
+            self._local.frames_cap = 256
+            self._local.text = self._ffi.new("char[]", 4096)
+            self._local.text_cap = 4096
+        return scratch
+
+    def frame_nodes(self, data: bytes, start: int, end: int) -> tuple[int, list[NodeFrame], int]:
+        """(0, frames, stop) or (error code, [], fault offset); see framing.py."""
+        scratch = self._scratch()
+        local = self._local
+        count = self._lib.efikit_frame_nodes(data, start, end, local.frames, local.frames_cap,
+                                             scratch)
+        if count == _FRAMES_TOO_MANY:
+            capacity = (end - start) // 4 + 1
+            frames = self._ffi.new("uint32_t[]", 4 * capacity)
+            count = self._lib.efikit_frame_nodes(data, start, end, frames, capacity, scratch)
+        else:
+            frames = local.frames
+        if count < 0:
+            return -count, [], scratch[0]
+        flat = iter(self._ffi.unpack(frames, 4 * count))
+        return 0, list(zip(flat, flat, flat, flat)), scratch[0]
+
+    def devpath_to_text(self, data: bytes, display_only: bool,
+                        registered: bytes) -> tuple[int, str, int]:
+        """(status, text, fault offset) for one whole device path."""
+        scratch = self._scratch()
+        local = self._local
+        need = 8 * len(data) + 64
+        if need > local.text_cap:
+            local.text = self._ffi.new("char[]", need)
+            local.text_cap = need
+        status = self._lib.efikit_devpath_to_text(data, len(data), display_only, registered,
+                                                  local.text, local.text_cap, scratch,
+                                                  scratch + 1)
+        if status == STATUS_OK:
+            return status, self._ffi.unpack(local.text, scratch[0]).decode("utf-8"), 0
+        return status, "", scratch[1]
+
+    def bench_to_text(self, blob: bytes, offsets: list[int], iterations: int,
+                      registered: bytes) -> int:
+        """The benchmark's C-only limit: returns the number of text bytes produced (-1 if
+        some buffer was not rendered natively)."""
+        table = self._ffi.new("uint32_t[]", offsets)
+        return int(self._lib.efikit_bench_to_text(blob, table, len(offsets) - 1, iterations,
+                                                  registered))
+
+    @staticmethod
+    def accepts(data: object, end: int) -> bool:
+        return type(data) is bytes and end < _MAX_NATIVE_INPUT
+
+
+def _load() -> NativeCodec | None:
     if os.environ.get("EFIKIT_PURE_PYTHON", "") not in ("", "0"):
         return None
     try:
@@ -20,10 +98,10 @@ def _load() -> Any:
         return None
     if _native.lib.efikit_native_abi_version() != EXPECTED_ABI:
         return None
-    return None  # no native fast paths wired yet
+    return NativeCodec(_native)
 
 
-native_lib: Any = _load()
+native_lib: NativeCodec | None = _load()
 
 
 def backend_name() -> str:

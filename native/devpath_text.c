@@ -1,0 +1,518 @@
+/* Device path -> edk2 DevicePathToText (AllowShortcuts=FALSE), for the common node types.
+ *
+ * The Python object model is the reference: every node printed here prints exactly what
+ * the Python node class prints, and any node whose Python decoding is not certain (an
+ * unexpected length, a type this file does not know, a string the Python codec rejects)
+ * makes the whole call return EFIKIT_RENDER_UNSUPPORTED so that Python does the work.
+ */
+#include <string.h>
+
+#include "efikit_native.h"
+#include "devpath_common.h"
+
+static const char HEX[] = "0123456789ABCDEF";
+
+void out_bytes(out_t *o, const char *s, size_t n)
+{
+    if (o->len + n > o->cap) {
+        o->overflow = 1;
+        return;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+void out_str(out_t *o, const char *s) { out_bytes(o, s, strlen(s)); }
+
+void out_char(out_t *o, char c) { out_bytes(o, &c, 1); }
+
+/* 0x%X as edk2 (and Python's f"0x{v:X}") print it. */
+void out_hex(out_t *o, uint64_t v)
+{
+    char buf[20];
+    int n = 0;
+    do {
+        buf[n++] = HEX[v & 0xF];
+        v >>= 4;
+    } while (v);
+    out_bytes(o, "0x", 2);
+    while (n)
+        out_char(o, buf[--n]);
+}
+
+/* %0<width>X without 0x. */
+static void out_hex_width(out_t *o, uint64_t v, int width)
+{
+    char buf[16];
+    for (int i = width - 1; i >= 0; i--) {
+        buf[i] = HEX[v & 0xF];
+        v >>= 4;
+    }
+    out_bytes(o, buf, (size_t)width);
+}
+
+void out_udec(out_t *o, uint64_t v)
+{
+    char buf[24];
+    int n = 0;
+    do {
+        buf[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        out_char(o, buf[--n]);
+}
+
+static void out_sdec(out_t *o, int64_t v)
+{
+    if (v < 0) {
+        out_char(o, '-');
+        out_udec(o, (uint64_t)0 - (uint64_t)v);
+    } else {
+        out_udec(o, (uint64_t)v);
+    }
+}
+
+static void out_hexbytes(out_t *o, const uint8_t *b, size_t n)
+{
+    if (o->len + 2 * n > o->cap) {
+        o->overflow = 1;
+        return;
+    }
+    char *d = o->p + o->len;
+    for (size_t i = 0; i < n; i++) {
+        d[2 * i] = HEX[b[i] >> 4];
+        d[2 * i + 1] = HEX[b[i] & 0xF];
+    }
+    o->len += 2 * n;
+}
+
+static void out_guid(out_t *o, const uint8_t *g)
+{
+    out_hex_width(o, rd32(g), 8);
+    out_char(o, '-');
+    out_hex_width(o, rd16(g + 4), 4);
+    out_char(o, '-');
+    out_hex_width(o, rd16(g + 6), 4);
+    out_char(o, '-');
+    out_hexbytes(o, g + 8, 2);
+    out_char(o, '-');
+    out_hexbytes(o, g + 10, 6);
+}
+
+static void out_ipv4(out_t *o, const uint8_t *a)
+{
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            out_char(o, '.');
+        out_udec(o, a[i]);
+    }
+}
+
+static void out_ipv6(out_t *o, const uint8_t *a)
+{
+    for (int i = 0; i < 8; i++) {
+        if (i)
+            out_char(o, ':');
+        out_hex_width(o, ((unsigned)a[2 * i] << 8) | a[2 * i + 1], 4);
+    }
+}
+
+static void out_protocol(out_t *o, unsigned proto)
+{
+    if (proto == 17)
+        out_str(o, "UDP");
+    else if (proto == 6)
+        out_str(o, "TCP");
+    else
+        out_hex(o, proto);
+}
+
+/* UCS-2 (no terminator) -> UTF-8. Returns 0, or -1 on a surrogate (Python raises). */
+static int out_ucs2(out_t *o, const uint8_t *s, size_t units)
+{
+    if (o->len + 3 * units > o->cap) {
+        o->overflow = 1;
+        return 0;
+    }
+    char *d = o->p + o->len;
+    size_t n = 0;
+    for (size_t i = 0; i < units; i++) {
+        unsigned c = rd16(s + 2 * i);
+        if (c < 0x80) {
+            d[n++] = (char)c;
+        } else if (c < 0x800) {
+            d[n++] = (char)(0xC0 | (c >> 6));
+            d[n++] = (char)(0x80 | (c & 0x3F));
+        } else if (c >= 0xD800 && c <= 0xDFFF) {
+            return -1;
+        } else {
+            d[n++] = (char)(0xE0 | (c >> 12));
+            d[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
+            d[n++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    o->len += n;
+    return 0;
+}
+
+/* RawNode.to_text in base.py. */
+static void out_raw(out_t *o, unsigned type, unsigned subtype, const uint8_t *p, size_t n)
+{
+    static const char *const KEYWORDS[] = {
+        NULL, "HardwarePath(", "AcpiPath(", "Msg(", "MediaPath(", "BbsPath(",
+    };
+    if (type >= 1 && type <= 5) {
+        out_str(o, KEYWORDS[type]);
+    } else {
+        out_str(o, "Path(");
+        out_udec(o, type);
+        out_char(o, ',');
+    }
+    out_udec(o, subtype);
+    if (n) {
+        out_char(o, ',');
+        out_hexbytes(o, p, n);
+    }
+    out_char(o, ')');
+}
+
+static const char *acpi_alias(unsigned product)
+{
+    switch (product) {
+    case 0x0A03: return "PciRoot(";
+    case 0x0A08: return "PcieRoot(";
+    case 0x0604: return "Floppy(";
+    case 0x0301: return "Keyboard(";
+    case 0x0501: return "Serial(";
+    case 0x0401: return "ParallelPort(";
+    default: return NULL;
+    }
+}
+
+static const char *usb_class_keyword(unsigned cls)
+{
+    switch (cls) {
+    case 0x01: return "UsbAudio(";
+    case 0x02: return "UsbCDCControl(";
+    case 0x03: return "UsbHID(";
+    case 0x06: return "UsbImage(";
+    case 0x07: return "UsbPrinter(";
+    case 0x08: return "UsbMassStorage(";
+    case 0x09: return "UsbHub(";
+    case 0x0A: return "UsbCDCData(";
+    case 0x0B: return "UsbSmartCard(";
+    case 0x0E: return "UsbVideo(";
+    case 0xDC: return "UsbDiagnostic(";
+    case 0xE0: return "UsbWireless(";
+    default: return NULL;
+    }
+}
+
+static const char *usb_fe_keyword(unsigned subclass)
+{
+    switch (subclass) {
+    case 1: return "UsbDeviceFirmwareUpdate(";
+    case 2: return "UsbIrdaBridge(";
+    case 3: return "UsbTestAndMeasurement(";
+    default: return NULL;
+    }
+}
+
+/* One typed node; p/n is the payload. Returns 0, or -1 to leave the path to Python. */
+static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t *p, size_t n,
+                       int display_only)
+{
+    switch (KEY(type, subtype)) {
+    case KEY(0x01, 0x01): /* Pci */
+        if (n != 2) return -1;
+        out_str(o, "Pci(");
+        out_hex(o, p[1]);
+        out_char(o, ',');
+        out_hex(o, p[0]);
+        out_char(o, ')');
+        return 0;
+    case KEY(0x01, 0x04): /* VenHw */
+    case KEY(0x03, 0x0A): /* VenMsg */
+    case KEY(0x04, 0x03): /* VenMedia */
+        if (n < 16) return -1;
+        out_str(o, type == 1 ? "VenHw(" : type == 3 ? "VenMsg(" : "VenMedia(");
+        out_guid(o, p);
+        if (n > 16) {
+            out_char(o, ',');
+            out_hexbytes(o, p + 16, n - 16);
+        }
+        out_char(o, ')');
+        return 0;
+    case KEY(0x02, 0x01): { /* Acpi and its aliases */
+        if (n != 8) return -1;
+        uint32_t hid = rd32(p), uid = rd32(p + 4);
+        if ((hid & 0xFFFF) == 0x41D0) {
+            const char *alias = acpi_alias(hid >> 16);
+            if (alias) {
+                out_str(o, alias);
+            } else {
+                out_str(o, "Acpi(PNP");
+                out_hex_width(o, hid >> 16, 4);
+                out_char(o, ',');
+            }
+        } else {
+            out_str(o, "Acpi(0x");
+            out_hex_width(o, hid, 8);
+            out_char(o, ',');
+        }
+        out_hex(o, uid);
+        out_char(o, ')');
+        return 0;
+    }
+    case KEY(0x03, 0x02): /* Scsi */
+        if (n != 4) return -1;
+        out_str(o, "Scsi(");
+        out_hex(o, rd16(p));
+        out_char(o, ',');
+        out_hex(o, rd16(p + 2));
+        out_char(o, ')');
+        return 0;
+    case KEY(0x03, 0x05): /* USB */
+        if (n != 2) return -1;
+        out_str(o, "USB(");
+        out_hex(o, p[0]);
+        out_char(o, ',');
+        out_hex(o, p[1]);
+        out_char(o, ')');
+        return 0;
+    case KEY(0x03, 0x0B): { /* MAC */
+        if (n != 33) return -1;
+        unsigned if_type = p[32];
+        out_str(o, "MAC(");
+        out_hexbytes(o, p, if_type <= 1 ? 6 : 32);
+        out_char(o, ',');
+        out_hex(o, if_type);
+        out_char(o, ')');
+        return 0;
+    }
+    case KEY(0x03, 0x0C): /* IPv4: local, remote, ports, protocol, static, gateway, mask */
+        if (n != 23) return -1;
+        out_str(o, "IPv4(");
+        out_ipv4(o, p + 4);
+        if (!display_only) {
+            out_char(o, ',');
+            out_protocol(o, rd16(p + 12));
+            out_str(o, p[14] ? ",Static," : ",DHCP,");
+            out_ipv4(o, p);
+            out_char(o, ',');
+            out_ipv4(o, p + 15);
+            out_char(o, ',');
+            out_ipv4(o, p + 19);
+        }
+        out_char(o, ')');
+        return 0;
+    case KEY(0x03, 0x0D): /* IPv6: local, remote, ports, protocol, origin, prefix, gateway */
+        if (n != 56) return -1;
+        out_str(o, "IPv6(");
+        out_ipv6(o, p + 16);
+        if (!display_only) {
+            static const char *const ORIGIN[] = {
+                ",Static,", ",StatelessAutoConfigure,", ",StatefulAutoConfigure,",
+            };
+            out_char(o, ',');
+            out_protocol(o, rd16(p + 36));
+            out_str(o, ORIGIN[p[38] < 2 ? p[38] : 2]);
+            out_ipv6(o, p);
+            out_char(o, ',');
+            out_hex(o, p[39]);
+            out_char(o, ',');
+            out_ipv6(o, p + 40);
+        }
+        out_char(o, ')');
+        return 0;
+    case KEY(0x03, 0x0E): { /* Uart: reserved, baud, data bits, parity, stop bits */
+        static const char PARITY[] = "DNEOMS";
+        static const char *const STOP[] = {"D", "1", "1.5", "2"};
+        if (n != 15) return -1;
+        uint64_t baud = rd64(p + 4);
+        out_str(o, "Uart(");
+        if (baud == 0)
+            out_str(o, "DEFAULT");
+        else
+            out_sdec(o, (int64_t)baud);
+        out_char(o, ',');
+        if (p[12] == 0)
+            out_str(o, "DEFAULT");
+        else
+            out_udec(o, p[12]);
+        out_char(o, ',');
+        out_char(o, p[13] < 6 ? PARITY[p[13]] : 'x');
+        out_char(o, ',');
+        out_str(o, p[14] < 4 ? STOP[p[14]] : "x");
+        out_char(o, ')');
+        return 0;
+    }
+    case KEY(0x03, 0x0F): { /* UsbClass and its aliases */
+        if (n != 7) return -1;
+        unsigned cls = p[4], subclass = p[5], protocol = p[6];
+        const char *kw = usb_class_keyword(cls);
+        const char *fe = cls == 0xFE ? usb_fe_keyword(subclass) : NULL;
+        out_str(o, kw ? kw : fe ? fe : "UsbClass(");
+        out_hex(o, rd16(p));
+        out_char(o, ',');
+        out_hex(o, rd16(p + 2));
+        out_char(o, ',');
+        if (!kw && !fe) {
+            out_hex(o, cls);
+            out_char(o, ',');
+        }
+        if (!fe) {
+            out_hex(o, subclass);
+            out_char(o, ',');
+        }
+        out_hex(o, protocol);
+        out_char(o, ')');
+        return 0;
+    }
+    case KEY(0x03, 0x12): /* Sata */
+        if (n != 6) return -1;
+        out_str(o, "Sata(");
+        out_hex(o, rd16(p));
+        out_char(o, ',');
+        out_hex(o, rd16(p + 2));
+        out_char(o, ',');
+        out_hex(o, rd16(p + 4));
+        out_char(o, ')');
+        return 0;
+    case KEY(0x03, 0x17): /* NVMe: namespace id, EUI-64 printed most significant first */
+        if (n != 12) return -1;
+        out_str(o, "NVMe(");
+        out_hex(o, rd32(p));
+        out_char(o, ',');
+        for (int i = 11; i >= 4; i--) {
+            out_hexbytes(o, p + i, 1);
+            if (i > 4)
+                out_char(o, '-');
+        }
+        out_char(o, ')');
+        return 0;
+    case KEY(0x04, 0x01): { /* HD */
+        if (n != 38) return -1;
+        unsigned sig_type = p[37];
+        out_str(o, "HD(");
+        out_udec(o, rd32(p));
+        if (sig_type == 1) {
+            out_str(o, ",MBR,0x");
+            out_hex_width(o, rd32(p + 20), 8);
+            out_char(o, ',');
+        } else if (sig_type == 2) {
+            out_str(o, ",GPT,");
+            out_guid(o, p + 20);
+            out_char(o, ',');
+        } else {
+            out_char(o, ',');
+            out_udec(o, sig_type);
+            out_str(o, ",0,");
+        }
+        out_hex(o, rd64(p + 4));
+        out_char(o, ',');
+        out_hex(o, rd64(p + 12));
+        out_char(o, ')');
+        return 0;
+    }
+    case KEY(0x04, 0x04): { /* FilePath: UCS-2, exactly one NUL unit, at the end */
+        if (n % 2) return -1; /* Python raises: odd length */
+        size_t units = n / 2;
+        size_t nul = units;
+        for (size_t i = 0; i < units; i++) {
+            if (p[2 * i] == 0 && p[2 * i + 1] == 0) {
+                nul = i;
+                break;
+            }
+        }
+        if (nul + 1 != units) {
+            out_raw(o, type, subtype, p, n); /* no terminator or bytes after it */
+            return 0;
+        }
+        return out_ucs2(o, p, nul);
+    }
+    case KEY(0x04, 0x05): /* Media protocol */
+    case KEY(0x04, 0x06): /* FvFile */
+    case KEY(0x04, 0x07): /* Fv */
+        if (n != 16) return -1;
+        out_str(o, subtype == 5 ? "Media(" : subtype == 6 ? "FvFile(" : "Fv(");
+        out_guid(o, p);
+        out_char(o, ')');
+        return 0;
+    case KEY(0x7F, 0x01): /* End-Instance */
+        if (n == 0)
+            out_char(o, ',');
+        else
+            out_raw(o, type, subtype, p, n);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+int render_path(const uint8_t *data, size_t len, int display_only, const uint8_t *registered,
+                out_t *o, size_t *err_offset)
+{
+    size_t offset = 0;
+    int count = 0;
+    for (;;) {
+        size_t remaining = len - offset;
+        if (remaining == 0) {
+            *err_offset = offset;
+            return 1;
+        }
+        if (remaining < 4) {
+            *err_offset = offset;
+            return 2;
+        }
+        unsigned type = data[offset], subtype = data[offset + 1];
+        size_t length = rd16(data + offset + 2);
+        if (length < 4) {
+            *err_offset = offset;
+            return 3;
+        }
+        if (length > remaining) {
+            *err_offset = offset;
+            return 4;
+        }
+        offset += length;
+        if (type == 0x7F && subtype == 0xFF)
+            break;
+        count++; /* frame everything first: framing errors win over node problems */
+    }
+    size_t stop = offset;
+    offset = 0;
+    for (int i = 0; i < count; i++) {
+        unsigned type = data[offset], subtype = data[offset + 1];
+        size_t length = rd16(data + offset + 2);
+        const uint8_t *payload = data + offset + 4;
+        int is_end_instance = type == 0x7F && subtype == 0x01 && length == 4;
+        if (i > 0 && !is_end_instance)
+            out_char(o, '/');
+        unsigned key = KEY(type, subtype);
+        if (!(registered[key >> 3] & (1u << (key & 7))))
+            out_raw(o, type, subtype, payload, length - 4);
+        else if (render_node(o, type, subtype, payload, length - 4, display_only) != 0)
+            return EFIKIT_RENDER_UNSUPPORTED;
+        offset += length;
+    }
+    if (stop != len) {
+        *err_offset = stop;
+        return EFIKIT_ERR_TRAILING;
+    }
+    return o->overflow ? EFIKIT_NEED_SPACE : 0;
+}
+
+int efikit_devpath_to_text(const uint8_t *data, size_t len, int display_only,
+                           const uint8_t *registered, char *out, size_t out_cap,
+                           size_t *out_len, size_t *err_offset)
+{
+    out_t o = {out, 0, out_cap, 0};
+    *out_len = 0;
+    *err_offset = 0;
+    int rc = render_path(data, len, display_only, registered, &o, err_offset);
+    if (rc == 0)
+        *out_len = o.len;
+    return rc;
+}
