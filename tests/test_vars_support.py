@@ -50,3 +50,21 @@ FAULTS = [
     pytest.param("write", errno.EIO, id="EIO-write"),
     pytest.param("replace", errno.EIO, id="crash-before-rename"),
 ]
+
+
+def run_cli(args: list[str], stdin: bytes | None = None) -> tuple[int, bytes, str]:
+    """Run `efikit ARGS` in-process the way main() does: (exit code, stdout bytes, stderr)."""
+    from click.testing import CliRunner
+
+    from efikit.cli.main import cli
+    from efikit.errors import Error
+
+    result = CliRunner().invoke(cli, args, input=stdin, obj=None)
+    stderr = result.stderr
+    code = result.exit_code
+    if isinstance(result.exception, Error):
+        code = result.exception.exit_code
+        stderr += f"efikit: error: {result.exception}\n"
+    elif result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return code, result.stdout_bytes, stderr
