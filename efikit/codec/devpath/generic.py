@@ -19,7 +19,10 @@ from .textparse import TextArgs, keyword
 
 
 def _generic(node_type: int, subtype: int, data: bytes, args: TextArgs) -> Node | None:
-    if node_type == TYPE_END and subtype == SUBTYPE_END_ENTIRE and not data:
+    if node_type == TYPE_END and subtype == SUBTYPE_END_ENTIRE:
+        if data:
+            raise args.fail(len(args.values) - 1,
+                            "no data on an End-of-path node (it can only end the path)")
         return None  # appending an End node is a no-op
     if node_type == TYPE_END and subtype == SUBTYPE_END_INSTANCE and not data:
         return EndInstanceNode()

@@ -71,19 +71,33 @@ class HardDriveNode(Node):
         return cls(*cls._LAYOUT.unpack(payload))
 
     def to_text(self, display_only: bool = False) -> str:
+        # edk2 prints the UINT32 partition number with %d: 0x80000000 and up come out negative.
+        number = self.partition_number
+        if number >> 31:
+            number -= 1 << 32
         if self.signature_type == SIGNATURE_MBR:
-            head = f"HD({self.partition_number},MBR,0x{self.mbr_signature:08X},"
+            head = f"HD({number},MBR,0x{self.mbr_signature:08X},"
         elif self.signature_type == SIGNATURE_GPT:
-            head = f"HD({self.partition_number},GPT,{guid_to_text(guid_from_bytes(self.signature))},"
+            head = f"HD({number},GPT,{guid_to_text(guid_from_bytes(self.signature))},"
         else:
-            head = f"HD({self.partition_number},{self.signature_type},0,"
+            head = f"HD({number},{self.signature_type},0,"
         return head + f"0x{self.partition_start:X},0x{self.partition_size:X})"
+
+
+def _partition_number(args: TextArgs) -> int:
+    raw = args.text(0)
+    if raw.startswith("-") and raw[1:].isascii() and raw[1:].isdigit():
+        value = int(raw)
+        if value < -(1 << 31):
+            raise args.fail(0, "partition number of at least -2147483648")
+        return value & 0xFFFFFFFF  # what edk2 prints for numbers from 0x80000000
+    return args.uint(0, 32, name="partition number")
 
 
 @keyword("HD")
 def _parse_hd(args: TextArgs) -> Node:
     args.at_most(5)
-    number = args.uint(0, 32, name="partition number")
+    number = _partition_number(args)
     kind = args.text(1)
     start = args.uint(3, 64, name="partition start")
     size = args.uint(4, 64, name="partition size")

@@ -65,20 +65,20 @@ def split_nodes(text: str) -> Iterator[NodeText]:
         if position >= length:
             return
         start = position
-        depth = 0
+        open_parens: list[int] = []
         while position < length:
             char = text[position]
-            if char in ",/" and depth == 0:
+            if char in ",/" and not open_parens:
                 break
             if char == "(":
-                depth += 1
+                open_parens.append(position)
             elif char == ")":
-                depth -= 1
-                if depth < 0:
-                    raise TextParseError(text, position + 1, "no ')' without a matching '('")
+                if not open_parens:
+                    raise TextParseError(text, position + 1, "a '(' before this ')'")
+                open_parens.pop()
             position += 1
-        if depth != 0:
-            raise TextParseError(text, start + 1, "a ')' closing this node")
+        if open_parens:
+            raise TextParseError(text, open_parens[-1] + 1, "a ')' closing this '('")
         ends_instance = position < length and text[position] == ","
         yield NodeText(text[start:position], start, ends_instance)
         position += 1
