@@ -42,3 +42,20 @@ def make_varstore(tmp_path: Path):  # type: ignore[no-untyped-def]
         return harness.fresh_varstore(firmware, tmp_path / f"{name}.fd")
 
     return _make
+
+
+@pytest.fixture(scope="session")
+def first_boot(tmp_path_factory: pytest.TempPathFactory, probe_efi: Path) -> harness.BootResult:
+    """One boot of a pristine OVMF_VARS_4M.fd copy over a disk holding the probe at the fallback
+    path and at both slot paths: the varstore it leaves holds what OVMF writes on first boot.
+    Tests copy `first_boot.varstore` before changing it."""
+    workdir = tmp_path_factory.mktemp("first-boot")
+    disk = harness.DiskImage.create(workdir / "disk.img", {
+        harness.FALLBACK_PATH: probe_efi,
+        harness.SLOT_A_PATH: probe_efi,
+        harness.SLOT_B_PATH: probe_efi,
+    })
+    varstore = harness.fresh_varstore(harness.PLAIN, workdir / "vars.fd")
+    result = harness.boot(disk, varstore)
+    assert result.probe.complete, result.tail()
+    return result
