@@ -9,6 +9,15 @@ from .nodes_bbs import BbsNode
 from .nodes_hardware import BmcNode, ControllerNode, MemoryMappedNode, PcCardNode, PciNode
 from .nodes_media import (CdromNode, FilePathNode, FvFileNode, FvNode, HardDriveNode,
                           MediaProtocolNode, RamDiskNode, RelativeOffsetNode)
+from . import nodes_messaging, nodes_messaging_net, nodes_messaging_vendor  # noqa: F401
+from .nodes_messaging import (AtaNode, EmmcNode, FibreChannelExNode, FibreChannelNode, I1394Node,
+                              I2ONode, InfiniBandNode, LogicalUnitNode, NvmeNode, SataNode,
+                              ScsiNode, SdNode, UartNode, UfsNode, UsbClassNode, UsbNode,
+                              UsbWwidNode)
+from .nodes_messaging_net import (BluetoothLENode, BluetoothNode, DnsNode, IPv4Node, IPv6Node,
+                                  IScsiNode, MacAddressNode, UriNode, VlanNode, WiFiNode)
+from .nodes_messaging_vendor import (DebugPortNode, PcAnsiNode, SasExNode, SasNode,
+                                     UartFlowControlNode, Vt100Node, Vt100PlusNode, VtUtf8Node)
 from .path import DevicePath
 from .vendor import VendorNode
 
@@ -35,4 +44,43 @@ __all__ = [
     "RawNode",
     "RelativeOffsetNode",
     "VendorNode",
+]
+
+# Messaging (type 0x03) nodes.
+__all__ += [
+    "AtaNode",
+    "BluetoothLENode",
+    "BluetoothNode",
+    "DebugPortNode",
+    "DnsNode",
+    "EmmcNode",
+    "FibreChannelExNode",
+    "FibreChannelNode",
+    "I1394Node",
+    "I2ONode",
+    "IPv4Node",
+    "IPv6Node",
+    "IScsiNode",
+    "InfiniBandNode",
+    "LogicalUnitNode",
+    "MacAddressNode",
+    "NvmeNode",
+    "PcAnsiNode",
+    "SasExNode",
+    "SasNode",
+    "SataNode",
+    "ScsiNode",
+    "SdNode",
+    "UartFlowControlNode",
+    "UartNode",
+    "UfsNode",
+    "UriNode",
+    "UsbClassNode",
+    "UsbNode",
+    "UsbWwidNode",
+    "VlanNode",
+    "Vt100Node",
+    "Vt100PlusNode",
+    "VtUtf8Node",
+    "WiFiNode",
 ]

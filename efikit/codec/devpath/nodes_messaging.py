@@ -1,0 +1,639 @@
+"""Messaging device-path nodes (type 0x03): buses and storage links.
+
+Network nodes live in nodes_messaging_net, vendor-GUID nodes (VT100, UART flow control,
+SAS) and SasEx in nodes_messaging_vendor. Numbers print as edk2's ``%x`` does: upper-case
+hex. Fields the text form does not show (reserved words) are still kept, so the binary
+round trip is exact.
+"""
+from __future__ import annotations
+
+import struct
+import uuid
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+from efikit.codec.guid import guid_from_bytes, guid_to_text
+from efikit.errors import EncodeError
+
+from .base import TYPE_MESSAGING, Node, NodeLayoutError, register_node
+from .textparse import TextArgs, keyword
+
+
+@dataclass(frozen=True, slots=True)
+class FixedLayoutNode(Node):
+    """A node whose payload is exactly ``_LAYOUT`` packed from the fields, in field order."""
+
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("")
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def payload(self) -> bytes:
+        try:
+            return self._LAYOUT.pack(*self._values())
+        except struct.error as exc:
+            raise EncodeError(f"{type(self).__name__}: a field is out of range ({exc})") from None
+
+    @classmethod
+    def from_payload(cls, payload: bytes, offset: int) -> Node:
+        if len(payload) != cls._LAYOUT.size:
+            raise NodeLayoutError
+        return cls(*cls._LAYOUT.unpack(payload))
+
+
+def hex_text(value: int) -> str:
+    """edk2's ``0x%x`` (PrintLib prints hex digits in upper case)."""
+    return f"0x{value:X}"
+
+
+# ---- ATAPI, SCSI, Fibre Channel, 1394 ----------------------------------------------------
+
+ATA_CHANNELS = {"Primary": 0, "Secondary": 1}
+ATA_DRIVES = {"Master": 0, "Slave": 1}
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class AtaNode(FixedLayoutNode):
+    """ATAPI: Ata(Primary|Secondary,Master|Slave,Lun)."""
+
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x01
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<BBH")
+
+    primary_secondary: int = 0
+    slave_master: int = 0
+    lun: int = 0
+
+    def to_text(self, display_only: bool = False) -> str:
+        if display_only:
+            return f"Ata({hex_text(self.lun)})"
+        channel = "Secondary" if self.primary_secondary == 1 else "Primary"
+        drive = "Slave" if self.slave_master == 1 else "Master"
+        return f"Ata({channel},{drive},{hex_text(self.lun)})"
+
+
+@keyword("Ata")
+def _parse_ata(args: TextArgs) -> Node:
+    args.at_most(3)
+    if len(args) == 1 and args.text(0).lower() not in ("primary", "secondary"):
+        # The display-only form Ata(Lun). (edk2 reads the value as the channel instead.)
+        return AtaNode(lun=args.uint(0, 16, name="LUN"))
+    return AtaNode(args.choice(0, ATA_CHANNELS, 8, name="channel"),
+                   args.choice(1, ATA_DRIVES, 8, name="drive"),
+                   args.uint(2, 16, name="LUN"))
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class ScsiNode(FixedLayoutNode):
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x02
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<HH")
+
+    pun: int = 0
+    lun: int = 0
+
+    def to_text(self, display_only: bool = False) -> str:
+        return f"Scsi({hex_text(self.pun)},{hex_text(self.lun)})"
+
+
+@keyword("Scsi", "SCSI")  # SCSI(pun,lun): efibootmgr's spelling
+def _parse_scsi(args: TextArgs) -> Node:
+    args.at_most(2)
+    return ScsiNode(args.uint(0, 16, name="PUN"), args.uint(1, 16, name="LUN"))
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class FibreChannelNode(FixedLayoutNode):
+    """Fibre(WWN,Lun); both little-endian UINT64 in the node."""
+
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x03
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<IQQ")
+
+    reserved: int = 0
+    wwn: int = 0
+    lun: int = 0
+
+    def to_text(self, display_only: bool = False) -> str:
+        return f"Fibre({hex_text(self.wwn)},{hex_text(self.lun)})"
+
+
+@keyword("Fibre")
+def _parse_fibre(args: TextArgs) -> Node:
+    args.at_most(2)
+    return FibreChannelNode(0, args.uint(0, 64, name="WWN"), args.uint(1, 64, name="LUN"))
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class FibreChannelExNode(FixedLayoutNode):
+    """FibreEx(WWN,Lun); both stored as big-endian byte arrays, printed as 16 hex digits."""
+
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x15
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<I8s8s")
+
+    reserved: int = 0
+    wwn: int = 0
+    lun: int = 0
+
+    def payload(self) -> bytes:
+        try:
+            return (struct.pack("<I", self.reserved) + self.wwn.to_bytes(8, "big")
+                    + self.lun.to_bytes(8, "big"))
+        except (struct.error, OverflowError) as exc:
+            raise EncodeError(f"FibreChannelExNode: a field is out of range ({exc})") from None
+
+    @classmethod
+    def from_payload(cls, payload: bytes, offset: int) -> Node:
+        if len(payload) != 20:
+            raise NodeLayoutError
+        return cls(struct.unpack_from("<I", payload)[0], int.from_bytes(payload[4:12], "big"),
+                   int.from_bytes(payload[12:20], "big"))
+
+    def to_text(self, display_only: bool = False) -> str:
+        return f"FibreEx(0x{self.wwn:016X},0x{self.lun:016X})"
+
+
+@keyword("FibreEx")
+def _parse_fibre_ex(args: TextArgs) -> Node:
+    args.at_most(2)
+    return FibreChannelExNode(0, args.uint(0, 64, name="WWN"), args.uint(1, 64, name="LUN"))
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class I1394Node(FixedLayoutNode):
+    """IEEE 1394: I1394(EUI-64), printed as 16 hex digits without 0x."""
+
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x04
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<IQ")
+
+    reserved: int = 0
+    eui64: int = 0  # edk2 calls it Guid; it is an IEEE EUI-64
+
+    def to_text(self, display_only: bool = False) -> str:
+        return f"I1394({self.eui64:016X})"
+
+
+@keyword("I1394")
+def _parse_i1394(args: TextArgs) -> Node:
+    args.at_most(1)
+    return I1394Node(0, args.hex_uint(0, 64, name="EUI-64"))
+
+
+# ---- USB ---------------------------------------------------------------------------------
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class UsbNode(FixedLayoutNode):
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x05
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<BB")
+
+    parent_port: int = 0
+    interface: int = 0
+
+    def to_text(self, display_only: bool = False) -> str:
+        return f"USB({hex_text(self.parent_port)},{hex_text(self.interface)})"
+
+
+@keyword("USB")
+def _parse_usb(args: TextArgs) -> Node:
+    args.at_most(2)
+    return UsbNode(args.uint(0, 8, name="parent port"), args.uint(1, 8, name="interface"))
+
+
+USB_CLASS_KEYWORDS: dict[int, str] = {
+    0x01: "UsbAudio",
+    0x02: "UsbCDCControl",
+    0x03: "UsbHID",
+    0x06: "UsbImage",
+    0x07: "UsbPrinter",
+    0x08: "UsbMassStorage",
+    0x09: "UsbHub",
+    0x0A: "UsbCDCData",
+    0x0B: "UsbSmartCard",
+    0x0E: "UsbVideo",
+    0xDC: "UsbDiagnostic",
+    0xE0: "UsbWireless",
+}
+USB_CLASS_APPLICATION = 0xFE
+USB_APPLICATION_KEYWORDS: dict[int, str] = {
+    0x01: "UsbDeviceFirmwareUpdate",
+    0x02: "UsbIrdaBridge",
+    0x03: "UsbTestAndMeasurement",
+}
+USB_ANY_ID = 0xFFFF
+USB_ANY_CODE = 0xFF
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class UsbClassNode(FixedLayoutNode):
+    """UsbClass(VID,PID,Class,SubClass,Protocol); 0xFFFF/0xFF are wildcards."""
+
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x0F
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<HHBBB")
+
+    vendor_id: int = USB_ANY_ID
+    product_id: int = USB_ANY_ID
+    device_class: int = USB_ANY_CODE
+    device_subclass: int = USB_ANY_CODE
+    device_protocol: int = USB_ANY_CODE
+
+    def to_text(self, display_only: bool = False) -> str:
+        ids = f"{hex_text(self.vendor_id)},{hex_text(self.product_id)}"
+        name = USB_CLASS_KEYWORDS.get(self.device_class)
+        if name is not None:
+            return (f"{name}({ids},{hex_text(self.device_subclass)},"
+                    f"{hex_text(self.device_protocol)})")
+        if self.device_class == USB_CLASS_APPLICATION:
+            name = USB_APPLICATION_KEYWORDS.get(self.device_subclass)
+            if name is not None:
+                return f"{name}({ids},{hex_text(self.device_protocol)})"
+        return (f"UsbClass({ids},{hex_text(self.device_class)},{hex_text(self.device_subclass)},"
+                f"{hex_text(self.device_protocol)})")
+
+
+def _usb_ids(args: TextArgs) -> tuple[int, int]:
+    return (args.uint(0, 16, USB_ANY_ID, name="vendor id"),
+            args.uint(1, 16, USB_ANY_ID, name="product id"))
+
+
+@keyword("UsbClass")
+def _parse_usb_class(args: TextArgs) -> Node:
+    args.at_most(5)
+    return UsbClassNode(*_usb_ids(args), args.uint(2, 8, USB_ANY_CODE, name="class"),
+                        args.uint(3, 8, USB_ANY_CODE, name="subclass"),
+                        args.uint(4, 8, USB_ANY_CODE, name="protocol"))
+
+
+def _register_usb_class_alias(device_class: int, name: str) -> None:
+    @keyword(name)
+    def _parse(args: TextArgs) -> Node:
+        args.at_most(4)
+        return UsbClassNode(*_usb_ids(args), device_class,
+                            args.uint(2, 8, USB_ANY_CODE, name="subclass"),
+                            args.uint(3, 8, USB_ANY_CODE, name="protocol"))
+
+
+def _register_usb_application_alias(subclass: int, name: str) -> None:
+    @keyword(name)
+    def _parse(args: TextArgs) -> Node:
+        args.at_most(3)
+        return UsbClassNode(*_usb_ids(args), USB_CLASS_APPLICATION, subclass,
+                            args.uint(2, 8, USB_ANY_CODE, name="protocol"))
+
+
+for _class, _name in USB_CLASS_KEYWORDS.items():
+    _register_usb_class_alias(_class, _name)
+for _subclass, _name in USB_APPLICATION_KEYWORDS.items():
+    _register_usb_application_alias(_subclass, _name)
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class UsbWwidNode(Node):
+    """UsbWwid(VID,PID,Interface,"Serial"): the serial is UCS-2 filling the rest of the node,
+    normally without a terminator. edk2 prints it up to the first NUL."""
+
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x10
+
+    vendor_id: int = 0
+    product_id: int = 0
+    interface: int = 0
+    serial_number: str = ""
+
+    def payload(self) -> bytes:
+        try:
+            head = struct.pack("<HHH", self.interface, self.vendor_id, self.product_id)
+        except struct.error as exc:
+            raise EncodeError(f"UsbWwidNode: a field is out of range ({exc})") from None
+        for index, char in enumerate(self.serial_number):
+            if ord(char) > 0xFFFF or 0xD800 <= ord(char) <= 0xDFFF:
+                raise EncodeError(f"UsbWwid serial number: character {index} is not UCS-2")
+        return head + self.serial_number.encode("utf-16-le")
+
+    @classmethod
+    def from_payload(cls, payload: bytes, offset: int) -> Node:
+        if len(payload) < 6 or len(payload) % 2:
+            raise NodeLayoutError
+        interface, vendor_id, product_id = struct.unpack_from("<HHH", payload)
+        serial = bytes(payload[6:]).decode("utf-16-le", errors="surrogatepass")
+        if any(0xD800 <= ord(char) <= 0xDFFF for char in serial):
+            raise NodeLayoutError
+        return cls(vendor_id, product_id, interface, serial)
+
+    def to_text(self, display_only: bool = False) -> str:
+        serial = self.serial_number.split("\x00", 1)[0]
+        return (f"UsbWwid({hex_text(self.vendor_id)},{hex_text(self.product_id)},"
+                f"{hex_text(self.interface)},\"{serial}\")")
+
+
+@keyword("UsbWwid")
+def _parse_usb_wwid(args: TextArgs) -> Node:
+    # The serial is everything after the third comma (so it may hold commas), quotes optional.
+    serial = ",".join(args.values[3:])
+    if len(serial) >= 2 and serial[0] == '"' and serial[-1] == '"':
+        serial = serial[1:-1]
+    if any(ord(char) > 0xFFFF for char in serial):
+        raise args.fail(3, "a serial number of UCS-2 characters (none outside the BMP)")
+    return UsbWwidNode(args.uint(0, 16, name="vendor id"), args.uint(1, 16, name="product id"),
+                       args.uint(2, 16, name="interface"), serial)
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class LogicalUnitNode(FixedLayoutNode):
+    """Device logical unit: Unit(Lun)."""
+
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x11
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<B")
+
+    lun: int = 0
+
+    def to_text(self, display_only: bool = False) -> str:
+        return f"Unit({hex_text(self.lun)})"
+
+
+@keyword("Unit")
+def _parse_unit(args: TextArgs) -> Node:
+    args.at_most(1)
+    return LogicalUnitNode(args.uint(0, 8, name="LUN"))
+
+
+SATA_DIRECT = 0xFFFF  # PortMultiplierPortNumber of a device attached directly to the HBA
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class SataNode(FixedLayoutNode):
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x12
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<HHH")
+
+    hba_port: int = 0
+    port_multiplier_port: int = SATA_DIRECT
+    lun: int = 0
+
+    def to_text(self, display_only: bool = False) -> str:
+        return (f"Sata({hex_text(self.hba_port)},{hex_text(self.port_multiplier_port)},"
+                f"{hex_text(self.lun)})")
+
+
+@keyword("Sata")
+def _parse_sata(args: TextArgs) -> Node:
+    args.at_most(3)
+    return SataNode(args.uint(0, 16, name="HBA port"),
+                    args.uint(1, 16, SATA_DIRECT, name="port multiplier port"),
+                    args.uint(2, 16, name="LUN"))
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class I2ONode(FixedLayoutNode):
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x06
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<I")
+
+    tid: int = 0
+
+    def to_text(self, display_only: bool = False) -> str:
+        return f"I2O({hex_text(self.tid)})"
+
+
+@keyword("I2O")
+def _parse_i2o(args: TextArgs) -> Node:
+    args.at_most(1)
+    return I2ONode(args.uint(0, 32, name="TID"))
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class InfiniBandNode(Node):
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x09
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<I16sQQQ")
+
+    resource_flags: int
+    port_gid: uuid.UUID
+    service_id: int = 0
+    target_port_id: int = 0
+    device_id: int = 0
+
+    def payload(self) -> bytes:
+        try:
+            return self._LAYOUT.pack(self.resource_flags, self.port_gid.bytes_le, self.service_id,
+                                     self.target_port_id, self.device_id)
+        except struct.error as exc:
+            raise EncodeError(f"InfiniBandNode: a field is out of range ({exc})") from None
+
+    @classmethod
+    def from_payload(cls, payload: bytes, offset: int) -> Node:
+        if len(payload) != cls._LAYOUT.size:
+            raise NodeLayoutError
+        flags, gid, service, port, device = cls._LAYOUT.unpack(payload)
+        return cls(flags, guid_from_bytes(gid), service, port, device)
+
+    def to_text(self, display_only: bool = False) -> str:
+        return (f"Infiniband({hex_text(self.resource_flags)},{guid_to_text(self.port_gid)},"
+                f"{hex_text(self.service_id)},{hex_text(self.target_port_id)},"
+                f"{hex_text(self.device_id)})")
+
+
+@keyword("Infiniband")
+def _parse_infiniband(args: TextArgs) -> Node:
+    args.at_most(5)
+    return InfiniBandNode(args.uint(0, 32, name="flags"), args.guid(1, "port GID"),
+                          args.uint(2, 64, name="service id"),
+                          args.uint(3, 64, name="target port id"),
+                          args.uint(4, 64, name="device id"))
+
+
+# ---- UART --------------------------------------------------------------------------------
+
+UART_PARITY_LETTERS = "DNEOMS"  # index = parity code
+UART_PARITY_WORDS = ("default", "none", "even", "odd", "mark", "space")
+UART_STOP_BITS = ("D", "1", "1.5", "2")  # index = stop-bits code
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class UartNode(FixedLayoutNode):
+    """Uart(Baud,DataBits,Parity,StopBits). 0 means "default" for every field (DEFAULT / D)."""
+
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x0E
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<IQBBB")
+
+    reserved: int = 0
+    baud_rate: int = 0
+    data_bits: int = 0
+    parity: int = 0
+    stop_bits: int = 0
+
+    def to_text(self, display_only: bool = False) -> str:
+        if self.baud_rate == 0:
+            baud = "DEFAULT"
+        else:  # edk2 prints %ld: values above INT64_MAX come out negative
+            baud = str(self.baud_rate - (1 << 64) if self.baud_rate >= 1 << 63 else self.baud_rate)
+        data = "DEFAULT" if self.data_bits == 0 else str(self.data_bits)
+        parity = UART_PARITY_LETTERS[self.parity] if self.parity < 6 else "x"
+        stop = UART_STOP_BITS[self.stop_bits] if self.stop_bits < 4 else "x"
+        return f"Uart({baud},{data},{parity},{stop})"
+
+
+def _parse_uart_baud(args: TextArgs) -> int:
+    raw = args.text(0)
+    if raw.upper() == "DEFAULT":
+        return 0  # UEFI: 0 = the device's default (edk2 would store 115200)
+    if raw.startswith("-") and raw[1:].isdigit():
+        value = int(raw)  # edk2 prints bauds above INT64_MAX as negative numbers
+        if value >= -(1 << 63):
+            return value + (1 << 64)
+    return args.uint(0, 64, name="baud rate (or DEFAULT)")
+
+
+def _parse_uart_parity(args: TextArgs) -> int:
+    raw = args.text(2)
+    if not raw:
+        return 0
+    upper = raw.upper()
+    if len(raw) == 1 and upper in UART_PARITY_LETTERS:
+        return UART_PARITY_LETTERS.index(upper)
+    if raw.lower() in UART_PARITY_WORDS:
+        return UART_PARITY_WORDS.index(raw.lower())
+    return args.uint(2, 8, name="parity (D, N, E, O, M, S or a number)")
+
+
+def _parse_uart_stop_bits(args: TextArgs) -> int:
+    raw = args.text(3)
+    if not raw:
+        return 0
+    if raw.upper() in UART_STOP_BITS:
+        return UART_STOP_BITS.index(raw.upper())
+    return args.uint(3, 8, name="stop bits (D, 1, 1.5, 2 or a number with 0x)")
+
+
+@keyword("Uart")
+def _parse_uart(args: TextArgs) -> Node:
+    args.at_most(4)
+    data_bits = 0 if args.text(1).upper() == "DEFAULT" else args.uint(
+        1, 8, name="data bits (or DEFAULT)")
+    return UartNode(0, _parse_uart_baud(args), data_bits, _parse_uart_parity(args),
+                    _parse_uart_stop_bits(args))
+
+
+# ---- NVMe, UFS, SD, eMMC -----------------------------------------------------------------
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class NvmeNode(Node):
+    """NVMe(NSID,EUI-64); the EUI-64 is printed most significant byte first."""
+
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x17
+
+    namespace_id: int = 0
+    eui64: int = 0
+
+    def payload(self) -> bytes:
+        try:
+            return struct.pack("<IQ", self.namespace_id, self.eui64)
+        except struct.error as exc:
+            raise EncodeError(f"NvmeNode: a field is out of range ({exc})") from None
+
+    @classmethod
+    def from_payload(cls, payload: bytes, offset: int) -> Node:
+        if len(payload) != 12:
+            raise NodeLayoutError
+        return cls(*struct.unpack("<IQ", payload))
+
+    def to_text(self, display_only: bool = False) -> str:
+        eui = "-".join(f"{byte:02X}" for byte in self.eui64.to_bytes(8, "big"))
+        return f"NVMe({hex_text(self.namespace_id)},{eui})"
+
+
+def _parse_eui64(args: TextArgs, index: int) -> int:
+    raw = args.text(index)
+    if not raw:
+        return 0
+    groups = raw.split("-")
+    if len(groups) == 1 and len(raw) == 16:
+        groups = [raw[i:i + 2] for i in range(0, 16, 2)]
+    if len(groups) != 8 or not all(
+            1 <= len(g) <= 2 and all(c in "0123456789abcdefABCDEF" for c in g) for g in groups):
+        raise args.fail(index, "EUI-64 as 8 hex bytes separated by '-' (00-25-38-5B-81-B2-84-52)")
+    return int("".join(g.zfill(2) for g in groups), 16)
+
+
+@keyword("NVMe")
+def _parse_nvme(args: TextArgs) -> Node:
+    args.at_most(2)
+    return NvmeNode(args.uint(0, 32, name="namespace id"), _parse_eui64(args, 1))
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class UfsNode(FixedLayoutNode):
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x19
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<BB")
+
+    pun: int = 0
+    lun: int = 0
+
+    def to_text(self, display_only: bool = False) -> str:
+        return f"UFS({hex_text(self.pun)},{hex_text(self.lun)})"
+
+
+@keyword("UFS")
+def _parse_ufs(args: TextArgs) -> Node:
+    args.at_most(2)
+    return UfsNode(args.uint(0, 8, name="PUN"), args.uint(1, 8, name="LUN"))
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class SdNode(FixedLayoutNode):
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x1A
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<B")
+
+    slot_number: int = 0
+
+    def to_text(self, display_only: bool = False) -> str:
+        return f"SD({hex_text(self.slot_number)})"
+
+
+@register_node
+@dataclass(frozen=True, slots=True)
+class EmmcNode(FixedLayoutNode):
+    TYPE: ClassVar[int] = TYPE_MESSAGING
+    SUBTYPE: ClassVar[int] = 0x1D
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<B")
+
+    slot_number: int = 0
+
+    def to_text(self, display_only: bool = False) -> str:
+        return f"eMMC({hex_text(self.slot_number)})"
+
+
+@keyword("SD")
+def _parse_sd(args: TextArgs) -> Node:
+    args.at_most(1)
+    return SdNode(args.uint(0, 8, name="slot number"))
+
+
+@keyword("eMMC")
+def _parse_emmc(args: TextArgs) -> Node:
+    args.at_most(1)
+    return EmmcNode(args.uint(0, 8, name="slot number"))
