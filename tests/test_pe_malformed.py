@@ -93,6 +93,8 @@ def _mutations(data: bytes, seed: int, count: int) -> bytes:
     rng = random.Random(seed)
     buf = bytearray(data)
     for _ in range(count):
+        if len(buf) < 8:
+            break
         choice = rng.random()
         if choice < 0.6:  # flip bytes, mostly in the headers where the structure is
             at = rng.randrange(min(len(buf), 0x400)) if rng.random() < 0.8 else rng.randrange(len(buf))
@@ -102,8 +104,6 @@ def _mutations(data: bytes, seed: int, count: int) -> bytes:
             buf[at:at + 4] = rng.choice([b"\xff\xff\xff\xff", b"\0\0\0\0", b"\0\0\0\x80"])
         else:
             del buf[rng.randrange(len(buf)):]
-            if not buf:
-                break
     return bytes(buf)
 
 

@@ -1,15 +1,17 @@
 """`efikit pe`: inspect PE/COFF loaders, compute Authenticode hashes, tell a loader's slot."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from efikit.cli.common import echo_json
 from efikit.pe.authenticode import ALGORITHMS, authenticode_hash
-from efikit.pe.inspect import PEInfo, info_to_dict, inspect_pe
 from efikit.pe.slot import slot_for
 from efikit.pe.uki import DEFAULT_SLOT_PLACEHOLDER
+
+if TYPE_CHECKING:  # pefile and asn1crypto load only when `inspect` runs
+    from efikit.pe.inspect import PEInfo
 
 
 @click.group("pe")
@@ -93,6 +95,8 @@ def _render(info: PEInfo) -> list[str]:
               help="Command-line text the loader fills in; its last 'X' becomes the slot letter.")
 def inspect_cmd(file: str, as_json: bool, slot: str | None, placeholder: str) -> None:
     """Machine, subsystem, sections, .sbat, UKI parts, checksum and signatures of FILE."""
+    from efikit.pe.inspect import info_to_dict, inspect_pe
+
     info = inspect_pe(file, slot=slot.upper() if slot else None,  # type: ignore[arg-type]
                       placeholder=placeholder)
     if as_json:
