@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := ovmf qemu-system-x86 swtpm swtpm-tools gnu-efi mtools dosfsto
 	efibootmgr efivar sbsigntool pesign osslsigncode shim-signed grub-efi-amd64-signed \
 	systemd-boot-efi gcc make libc6-dev openssl
 
-.PHONY: all venv install debs demo test test-unit bench fuzz clean
+.PHONY: all venv install install-test debs demo-debs demo test test-unit bench fuzz clean
 
 all: install
 
@@ -38,7 +38,11 @@ debs:
 		echo "not root: please install the Debian packages:$$missing" >&2; \
 	fi
 
-demo: install
+# The demo reads the sample disk image through mtools.
+demo-debs:
+	@dpkg -s mtools >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mtools; } || echo "please install mtools" >&2
+
+demo: install demo-debs
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash fixtures/demo.sh
 
 test: debs install-test
