@@ -1,0 +1,455 @@
+"""Authenticode stamping: carry the A/B slot (and a few strings) inside a loader's certificate
+table, where neither the Authenticode hash (PCR 4, db/dbx) nor the signature looks.
+
+- Signed image: one extra X.509 certificate in the first PKCS#7 WIN_CERTIFICATE's
+  ``certificates`` set (``stamp_cert``). Later WIN_CERTIFICATE entries and nested signatures
+  stay byte-identical (they only move, by a multiple of 8 bytes). The Authenticode hash and
+  the signature do not change.
+- Unsigned image: a WIN_CERT_TYPE_EFI_GUID entry with efikit's GUID, appended as a new table
+  at the end of the file (after up to 7 zero bytes that align it to 8). For an image whose size
+  is a multiple of 8 the Authenticode hash does not change; otherwise it changes once, to the
+  padded hash (``pesign -h -P``), which is also what sbsign signs. sbsign drops this entry when
+  it signs: sign first, then stamp.
+
+Stamping again replaces the stamp; ``clear_stamp`` gives back the original file byte for byte.
+
+Writes are in place and touch only the certificate table at the end of the file plus two
+header fields (the security directory entry and CheckSum), so their cost does not grow with the
+image. Everything is validated before the first byte is written; an invalid image is refused
+with ``StampError`` and left untouched. The in-place write itself is not atomic (an image can
+be hundreds of MiB; copying it is what this design avoids): with ``output`` the stamped copy is
+built in a temporary file next to it and renamed into place.
+
+The CheckSum is updated incrementally from the bytes that change (the end-around-carry sum is
+a sum modulo 0xFFFF), never by re-reading the file: a CheckSum that was valid stays valid, a
+zero CheckSum stays zero, and one that cannot be valid for the file size is left alone.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from efikit.codec.slot_rule import slot_from_file_name
+from efikit.errors import PEFormatError, StampError
+from efikit.pe.certtable import (WIN_CERT_HEADER_SIZE, WIN_CERT_REVISION_2_0,
+                                 WIN_CERT_TYPE_EFI_GUID, WIN_CERT_TYPE_PKCS_SIGNED_DATA,
+                                 CertEntry, SecurityDirectory, align8, encode_win_certificate,
+                                 read_cert_table)
+from efikit.pe.layout import PELayout, read_layout
+from efikit.pe.stamp_format import STAMP_GUID_BYTES, Stamp, decode_stamp
+from efikit.pe.signature import parse_authenticode
+
+Container = Literal["pkcs7-certificate", "efi-guid-entry"]
+HashEffect = Literal["unchanged", "padded", "unpadded"]
+ChecksumAction = Literal["updated", "zero", "left-alone", "unchanged"]
+
+GUID_TRAILER_SIZE = 8
+_MOD = 0xFFFF
+
+UNSIGNED_WARNING = (
+    "the image is unsigned: the stamp is a WIN_CERT_TYPE_EFI_GUID entry, which sbsign drops "
+    "when it signs. If this image will be signed, sign it first and stamp it afterwards.")
+
+
+@dataclass(frozen=True)
+class StampResult:
+    """What a set or clear did (or, with dry_run, would do)."""
+
+    path: str
+    changed: bool
+    stamp: Stamp | None  # the stamp the file carries afterwards
+    previous: Stamp | None  # the stamp it carried before
+    container: Container | None
+    hash_effect: HashEffect
+    checksum: ChecksumAction
+    old_size: int
+    new_size: int
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    layout: PELayout
+    location: SecurityDirectory
+    entries: tuple[CertEntry, ...]
+    table: bytes
+    pkcs7: CertEntry | None
+    view: object | None  # stamp_cert.SignedDataView (imported lazily)
+    guid_entries: tuple[CertEntry, ...]
+    stamp: Stamp | None
+    container: Container | None
+
+
+@dataclass(frozen=True)
+class _Edit:
+    """Replace the file from ``region_start`` on (old_region) by new_region; patch the header."""
+
+    region_start: int
+    old_region: bytes
+    new_region: bytes
+    directory_offset: int
+    directory_old: bytes
+    directory_new: bytes
+    checksum_offset: int
+    checksum_old: int
+    checksum_new: int
+    checksum_action: ChecksumAction
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def old_size(self) -> int:
+        return self.region_start + len(self.old_region)
+
+    @property
+    def new_size(self) -> int:
+        return self.region_start + len(self.new_region)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def _guid_stamp(entry: CertEntry) -> tuple[Stamp, int, int, int]:
+    """(stamp, payload length, alignment padding, original directory VirtualAddress)."""
+    body = entry.data[len(STAMP_GUID_BYTES):]
+    stamp, length = decode_stamp(body)
+    trailer = body[length:length + GUID_TRAILER_SIZE]
+    if len(trailer) != GUID_TRAILER_SIZE or trailer[0] > 7 or trailer[1:4] != b"\0\0\0":
+        raise StampError(f"efikit WIN_CERTIFICATE at {entry.offset:#x} has a malformed trailer")
+    (original_va,) = struct.unpack_from("<I", trailer, 4)
+    return stamp, length, trailer[0], original_va
+
+
+def _analyse(f: BinaryIO, name: str) -> _Analysis:
+    from efikit.pe.stamp_cert import parse_signed_data, stamp_from_certificate  # noqa: PLC0415
+
+    try:
+        layout = read_layout(f)
+        location, entries = read_cert_table(f, layout)
+    except PEFormatError as exc:
+        raise StampError(f"{name}: {exc}") from None
+    table = b""
+    if location.present:
+        f.seek(location.offset)
+        table = f.read(location.size)
+    pkcs7 = next((e for e in entries if e.cert_type == WIN_CERT_TYPE_PKCS_SIGNED_DATA), None)
+    view = None
+    stamp: Stamp | None = None
+    container: Container | None = None
+    if pkcs7 is not None:
+        try:
+            parse_authenticode(pkcs7.data)
+        except PEFormatError as exc:
+            raise StampError(f"{name}: WIN_CERTIFICATE {pkcs7.index} at {pkcs7.offset:#x}: "
+                             f"{exc}") from None
+        try:
+            view = parse_signed_data(pkcs7.data)
+        except StampError as exc:
+            raise StampError(f"{name}: WIN_CERTIFICATE {pkcs7.index}: {exc}") from None
+        stamps = view.stamp_indexes()
+        if stamps:
+            stamp = stamp_from_certificate(view.certificates[stamps[0]])
+            container = "pkcs7-certificate"
+    guid_entries = tuple(e for e in entries if e.cert_type == WIN_CERT_TYPE_EFI_GUID
+                         and e.data[:len(STAMP_GUID_BYTES)] == STAMP_GUID_BYTES)
+    if stamp is None and guid_entries:
+        stamp = _guid_stamp(guid_entries[0])[0]
+        container = "efi-guid-entry"
+    return _Analysis(layout, location, entries, table, pkcs7, view, guid_entries, stamp,
+                     container)
+
+
+def read_stamp(path: str | os.PathLike[str]) -> Stamp | None:
+    """The stamp of the PE image at ``path``, or None when it has none.
+
+    Raises StampError when the certificate table, the PKCS#7 or the stamp is malformed, or the
+    stamp has a major version this efikit does not read.
+    """
+    with Path(path).open("rb") as f:
+        return _analyse(f, os.fspath(path)).stamp
+
+
+def slot_mismatch(path: str | os.PathLike[str], stamp: Stamp | None) -> str | None:
+    """A warning when the stamp's slot disagrees with the slot the file name gives, else None.
+
+    A name without a slot suffix (slot A by default) never disagrees: only ``boot-a.efi`` /
+    ``boot-b.efi`` names are a claim about the slot.
+    """
+    if stamp is None:
+        return None
+    by_name = slot_from_file_name(os.fspath(path))
+    if by_name.default or by_name.slot == stamp.slot:
+        return None
+    return (f"the stamp says slot {stamp.slot} but the file name {by_name.file_name!r} "
+            f"boots slot {by_name.slot}")
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+def _entry_raw(a: _Analysis, entry: CertEntry) -> bytes:
+    start = entry.offset - a.location.offset
+    return a.table[start:min(entry.end - a.location.offset, len(a.table))]
+
+
+def _table_tail(a: _Analysis) -> bytes:
+    """Stray bytes after the last entry's padding (parse_cert_table tolerates zeros there)."""
+    if not a.entries:
+        return b""
+    return a.table[a.entries[-1].end - a.location.offset:]
+
+
+def _word_sum(offset: int, data: bytes) -> int:
+    """Contribution of ``data`` at file ``offset`` to the CheckSum sum, modulo 0xFFFF."""
+    if not data:
+        return 0
+    prefix = b"\0" if offset % 2 else b""
+    return int.from_bytes(prefix + data, "little") % _MOD
+
+
+def _checksum(layout: PELayout, edit_parts: tuple[int, bytes, bytes, int, bytes, bytes],
+              new_size: int) -> tuple[int, ChecksumAction]:
+    stored = layout.stored_checksum
+    if stored == 0:
+        return 0, "zero"
+    folded = (stored - layout.file_size) & 0xFFFFFFFF
+    if not 1 <= folded <= _MOD:
+        return stored, "left-alone"
+    region_start, old_region, new_region, dir_offset, dir_old, dir_new = edit_parts
+    total = (folded - _word_sum(region_start, old_region) + _word_sum(region_start, new_region)
+             - _word_sum(dir_offset, dir_old) + _word_sum(dir_offset, dir_new)) % _MOD
+    return ((total or _MOD) + new_size) & 0xFFFFFFFF, "updated"
+
+
+def _make_edit(a: _Analysis, region_start: int, new_region: bytes, directory: tuple[int, int],
+               warnings: tuple[str, ...] = ()) -> _Edit:
+    layout = a.layout
+    if a.location.entry_offset is None:
+        raise StampError("the optional header has no security directory entry (fewer than 5 "
+                         "data directories): there is nowhere to point at a certificate table")
+    directory_offset = a.location.entry_offset
+    directory_old = struct.pack("<II", layout.security_directory.virtual_address,  # type: ignore[union-attr]
+                                layout.security_directory.size)  # type: ignore[union-attr]
+    directory_new = struct.pack("<II", *directory)
+    if a.location.present:
+        if region_start > a.location.offset:
+            raise StampError("internal: edit starts inside the table")  # pragma: no cover
+        # Zero padding before the table (verified before writing), then the table itself.
+        old_region = bytes(a.location.offset - region_start) + a.table
+    else:
+        old_region = b""
+    new_size = region_start + len(new_region)
+    checksum_new, action = _checksum(
+        layout, (region_start, old_region, new_region, directory_offset, directory_old,
+                 directory_new), new_size)
+    return _Edit(region_start, old_region, new_region, directory_offset, directory_old,
+                 directory_new, layout.checksum_offset, layout.stored_checksum, checksum_new,
+                 action, warnings)
+
+
+def _rebuild_table(a: _Analysis, replace: dict[int, bytes], drop: set[int]) -> bytes:
+    parts = []
+    for entry in a.entries:
+        if entry.index in drop:
+            continue
+        parts.append(replace.get(entry.index, _entry_raw(a, entry)))
+    return b"".join(parts) + _table_tail(a)
+
+
+def _spliced_pkcs7_entry(a: _Analysis, stamp: Stamp | None) -> bytes:
+    from efikit.pe.stamp_cert import splice  # noqa: PLC0415
+
+    entry = a.pkcs7
+    assert entry is not None and a.view is not None
+    view = a.view
+    new_der = splice(view, stamp)  # type: ignore[arg-type]
+    trailing = entry.data[view.length:]  # type: ignore[attr-defined]
+    delta = len(new_der) - view.length  # type: ignore[attr-defined]
+    raw = _entry_raw(a, entry)
+    new_length = entry.length + delta
+    if delta % 8 == 0:
+        padding = raw[entry.length:]  # kept verbatim: same count, same bytes
+    else:  # only for a PKCS#7 another tool stamped: realign
+        padding = bytes(align8(new_length) - new_length)
+    return struct.pack("<I", new_length) + raw[4:WIN_CERT_HEADER_SIZE] + new_der + trailing + padding
+
+
+def _plan_pkcs7(a: _Analysis, stamp: Stamp | None) -> _Edit:
+    assert a.pkcs7 is not None
+    new_entry = _spliced_pkcs7_entry(a, stamp)
+    table = _rebuild_table(a, {a.pkcs7.index: new_entry}, {e.index for e in a.guid_entries})
+    return _make_edit(a, a.location.offset, table, (a.location.offset, len(table)))
+
+
+def _plan_set_unsigned(a: _Analysis, stamp: Stamp) -> _Edit:
+    payload = stamp.to_bytes()
+    layout = a.layout
+    if a.guid_entries:
+        first = a.guid_entries[0]
+        _, _, pad, original_va = _guid_stamp(first)
+        entry = _guid_entry(payload, pad, original_va)
+        table = _rebuild_table(a, {first.index: entry}, {e.index for e in a.guid_entries[1:]})
+        return _make_edit(a, a.location.offset, table, (a.location.offset, len(table)),
+                          (UNSIGNED_WARNING,))
+    directory = layout.security_directory
+    original_va = directory.virtual_address if directory is not None else 0
+    if a.location.present:
+        if len(a.table) % 8:
+            raise StampError(f"the certificate table is {len(a.table)} bytes, not a multiple of "
+                             "8: an entry cannot be appended to it")
+        table = a.table + _guid_entry(payload, 0, original_va)
+        return _make_edit(a, a.location.offset, table, (a.location.offset, len(table)),
+                          (UNSIGNED_WARNING,))
+    pad = align8(layout.file_size) - layout.file_size
+    entry = _guid_entry(payload, pad, original_va)
+    effect = (f"the file size {layout.file_size} is not a multiple of 8: {pad} zero bytes go "
+              "before the certificate table, so the Authenticode hash changes once, to the "
+              "padded hash of the original (pesign -h -P; what sbsign signs)") if pad else (
+              "the file size is a multiple of 8: the Authenticode hash does not change")
+    return _make_edit(a, layout.file_size, bytes(pad) + entry,
+                      (layout.file_size + pad, len(entry)), (UNSIGNED_WARNING, effect))
+
+
+def _guid_entry(payload: bytes, pad: int, original_va: int) -> bytes:
+    trailer = bytes([pad, 0, 0, 0]) + struct.pack("<I", original_va)
+    return encode_win_certificate(WIN_CERT_TYPE_EFI_GUID, STAMP_GUID_BYTES + payload + trailer,
+                                  WIN_CERT_REVISION_2_0)
+
+
+def _plan_clear_unsigned(a: _Analysis) -> _Edit:
+    first = a.guid_entries[0]
+    _, _, pad, original_va = _guid_stamp(first)
+    drop = {e.index for e in a.guid_entries}
+    table = _rebuild_table(a, {}, drop)
+    if table.strip(b"\0"):
+        return _make_edit(a, a.location.offset, table, (a.location.offset, len(table)))
+    region_start = a.location.offset - pad
+    edit = _make_edit(a, region_start, b"", (original_va, 0))
+    return edit
+
+
+def _plan(a: _Analysis, stamp: Stamp | None) -> _Edit | None:
+    """The edit that sets ``stamp`` (or clears, for None); None when there is nothing to do."""
+    if a.pkcs7 is not None:
+        if stamp is None and a.stamp is None:
+            return None
+        return _plan_pkcs7(a, stamp)
+    if stamp is not None:
+        return _plan_set_unsigned(a, stamp)
+    if not a.guid_entries:
+        return None
+    return _plan_clear_unsigned(a)
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+def _check_alignment_padding(fd: int, edit: _Edit, table_offset: int) -> None:
+    if edit.region_start < table_offset:
+        gap = os.pread(fd, table_offset - edit.region_start, edit.region_start)
+        if gap.strip(b"\0"):
+            raise StampError("the bytes before the certificate table are not the zero padding "
+                             "efikit inserted: refusing to remove them")
+
+
+def _apply(fd: int, edit: _Edit, durable: bool) -> None:
+    if edit.new_region:
+        os.pwrite(fd, edit.new_region, edit.region_start)
+    if edit.new_size < edit.old_size:
+        os.ftruncate(fd, edit.new_size)
+    if edit.directory_new != edit.directory_old:
+        os.pwrite(fd, edit.directory_new, edit.directory_offset)
+    if edit.checksum_new != edit.checksum_old:
+        os.pwrite(fd, struct.pack("<I", edit.checksum_new), edit.checksum_offset)
+    if durable:
+        os.fsync(fd)
+
+
+def _hash_effect(a: _Analysis, edit: _Edit) -> HashEffect:
+    """How the Authenticode hash changes: it covers the file up to the certificate table."""
+    old_end = a.location.offset if a.location.present else a.layout.file_size
+    new_va, new_size = struct.unpack("<II", edit.directory_new)
+    new_end = new_va if new_size else edit.new_size
+    if new_end == old_end:
+        return "unchanged"
+    return "padded" if new_end > old_end else "unpadded"
+
+
+def _run(path: str | os.PathLike[str], stamp: Stamp | None, output: str | os.PathLike[str] | None,
+         dry_run: bool, durable: bool) -> StampResult:
+    source = Path(path)
+    target = Path(output) if output is not None else source
+    in_place = output is None or _same_file(source, target)
+    name = os.fspath(source)
+    if dry_run:
+        with source.open("rb") as f:
+            return _do(f, name, stamp, write=False, durable=durable)
+    if in_place:
+        with source.open("r+b", buffering=0) as f:
+            return _do(f, name, stamp, write=True, durable=durable)
+    # Validate the source before making a copy, then stamp the copy and rename it into place.
+    with source.open("rb") as f:
+        _do(f, name, stamp, write=False, durable=durable)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, temp_name)
+        shutil.copymode(source, temp_name)
+        with open(temp_name, "r+b", buffering=0) as f:
+            result = _do(f, name, stamp, write=True, durable=True)
+        os.replace(temp_name, target)
+    except BaseException:
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    return result
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _do(f: BinaryIO, name: str, stamp: Stamp | None, write: bool, durable: bool) -> StampResult:
+    a = _analyse(f, name)
+    edit = _plan(a, stamp)
+    if edit is None:
+        return StampResult(name, False, a.stamp, a.stamp, a.container, "unchanged", "unchanged",
+                           a.layout.file_size, a.layout.file_size)
+    if a.location.present and edit.region_start < a.location.offset:
+        _check_alignment_padding(f.fileno(), edit, a.location.offset)
+    if write:
+        _apply(f.fileno(), edit, durable)
+    container: Container | None
+    if stamp is None:
+        container = None
+    else:
+        container = "pkcs7-certificate" if a.pkcs7 is not None else "efi-guid-entry"
+    return StampResult(name, True, stamp, a.stamp, container, _hash_effect(a, edit),
+                       edit.checksum_action, edit.old_size, edit.new_size, edit.warnings)
+
+
+def set_stamp(path: str | os.PathLike[str], stamp: Stamp,
+              output: str | os.PathLike[str] | None = None, dry_run: bool = False,
+              durable: bool = True) -> StampResult:
+    """Stamp the PE image at ``path`` (in place, or into ``output``); replaces any stamp.
+
+    ``durable`` fsyncs the file after the in-place write.
+    """
+    return _run(path, stamp, output, dry_run, durable)
+
+
+def clear_stamp(path: str | os.PathLike[str], output: str | os.PathLike[str] | None = None,
+                dry_run: bool = False, durable: bool = True) -> StampResult:
+    """Remove the stamp, giving back the file as it was before it was first stamped."""
+    return _run(path, None, output, dry_run, durable)
+
+
+__all__ = ["StampResult", "UNSIGNED_WARNING", "clear_stamp", "read_stamp", "set_stamp",
+           "slot_mismatch"]
