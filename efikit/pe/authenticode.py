@@ -131,8 +131,8 @@ def authenticode_digests(path: str | os.PathLike[str], algorithms: Iterable[str]
     """Authenticode digests of the file at ``path``, one per algorithm, in one pass."""
     hashers = _new_hashers(algorithms)
     with Path(path).open("rb", buffering=0) as f:
-        layout = read_layout(f)  # type: ignore[arg-type]
-        _stream(f, hash_plan(layout, padded), hashers)  # type: ignore[arg-type]
+        layout = read_layout(f)
+        _stream(f, hash_plan(layout, padded), hashers)
     return {name: h.digest() for name, h in hashers.items()}
 
 

@@ -35,5 +35,6 @@ def parse_sbat(data: bytes) -> tuple[SbatEntry, ...]:
         if len(row) < 2:
             raise PEFormatError(f".sbat line {number} has {len(row)} field(s), needs at least 2")
         padded = row + [""] * (6 - len(row))
-        rows.append(SbatEntry(*padded[:6], extra=tuple(padded[6:])))
+        rows.append(SbatEntry(padded[0], padded[1], padded[2], padded[3], padded[4], padded[5],
+                               extra=tuple(padded[6:])))
     return tuple(rows)

@@ -30,19 +30,19 @@ _NAME_LABELS = {
 }
 
 
-class _SpcAttributeTypeAndOptionalValue(core.Sequence):
+class _SpcAttributeTypeAndOptionalValue(core.Sequence):  # type: ignore[misc]
     _fields = [("type", core.ObjectIdentifier), ("value", core.Any, {"optional": True})]
 
 
-class _DigestInfo(core.Sequence):
+class _DigestInfo(core.Sequence):  # type: ignore[misc]
     _fields = [("digest_algorithm", algos.DigestAlgorithm), ("digest", core.OctetString)]
 
 
-class _SpcIndirectDataContent(core.Sequence):
+class _SpcIndirectDataContent(core.Sequence):  # type: ignore[misc]
     _fields = [("data", _SpcAttributeTypeAndOptionalValue), ("message_digest", _DigestInfo)]
 
 
-class _EncapsulatedContentInfo(core.Sequence):
+class _EncapsulatedContentInfo(core.Sequence):  # type: ignore[misc]
     _fields = [("content_type", core.ObjectIdentifier),
                ("content", core.Any, {"explicit": 0, "optional": True})]
 

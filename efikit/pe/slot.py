@@ -35,7 +35,9 @@ def looks_like_device_path(text: str) -> bool:
 
 def _split_nodes_minimal(text: str) -> list[str]:
     """'/'-separated nodes, not splitting inside parentheses (fallback without the codec)."""
-    nodes, depth, current = [], 0, []
+    nodes: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1
