@@ -268,6 +268,12 @@ def _device_path(text: str | None, disk: str | None, part: int | None,
         path = DevicePath.from_text(text)
         if not path.nodes:
             raise UsageError("--device-path is empty")
+        for node in path.nodes:
+            # edk2 reads unknown node text as a file path; a typo'd keyword lands there
+            if isinstance(node, FilePathNode) and node.path.rstrip().endswith(")") \
+                    and "(" in node.path and not node.path.startswith("\\"):
+                click.echo(f"efikit: warning: {node.path!r} is not a known device-path node; "
+                           "it is stored as a file path", err=True)
         return path
     if disk is None and part is None and loader is None:
         return None
