@@ -174,7 +174,10 @@ class AcpiExNode(Node):
                 return f"{root}({self.uid_str})" if self.uid == 0 else f"{root}(0x{self.uid:X})"
         hid_text = eisa_id_to_text(self.hid)
         cid_text = eisa_id_to_text(self.cid)
-        if not self.hid_str and not self.cid_str and self.uid_str:
+        # edk2 picks AcpiExp whatever the numeric UID; AcpiExp has no place for it, so a
+        # non-zero UID keeps the lossless AcpiEx form in the full text.
+        if (not self.hid_str and not self.cid_str and self.uid_str
+                and (display_only or self.uid == 0)):
             return f"AcpiExp({hid_text},{cid_text if self.cid else '0'},{self.uid_str})"
         if display_only:
             return (f"AcpiEx({self.hid_str if self.hid == 0 else hid_text},"
