@@ -265,6 +265,16 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
         out_char(o, ')');
         return 0;
     }
+    case KEY(0x02, 0x03): /* AcpiAdr: one or more UINT32 _ADR values */
+        if (n == 0 || n % 4) return -1;
+        out_str(o, "AcpiAdr(");
+        for (size_t i = 0; i < n; i += 4) {
+            if (i)
+                out_char(o, ',');
+            out_hex(o, rd32(p + i));
+        }
+        out_char(o, ')');
+        return 0;
     case KEY(0x03, 0x02): /* Scsi */
         if (n != 4) return -1;
         out_str(o, "Scsi(");
@@ -396,7 +406,7 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
         if (n != 38) return -1;
         unsigned sig_type = p[37];
         out_str(o, "HD(");
-        out_udec(o, rd32(p));
+        out_sdec(o, (int32_t)rd32(p)); /* edk2 prints the UINT32 with %d */
         if (sig_type == 1) {
             out_str(o, ",MBR,0x");
             out_hex_width(o, rd32(p + 20), 8);
