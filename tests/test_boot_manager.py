@@ -380,3 +380,11 @@ def test_backup_refuses_to_overwrite(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="exists"):
         write_backup(backup, Plan())
     assert backup.read_text() == "precious"
+
+
+def test_overlapping_plans_refused() -> None:
+    manager = BootManager(three())
+    with pytest.raises(UsageError, match="BootOrder"):
+        manager.plan_order_move(3, 0) + manager.plan_delete(1)
+    combined = manager.plan_next(1) + manager.plan_timeout(2)
+    assert [c.name for c in combined.changes] == ["BootNext", "Timeout"]

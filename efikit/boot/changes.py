@@ -58,6 +58,12 @@ class Plan:
         return bool(self.changes)
 
     def __add__(self, other: Plan) -> Plan:
+        """Both plans' changes. Plans are computed against the store as it is, so two that
+        change the same variable cannot be combined (the second would undo the first)."""
+        mine = {(c.name, c.vendor) for c in self.changes}
+        clash = sorted(c.name for c in other.changes if (c.name, c.vendor) in mine)
+        if clash:
+            raise UsageError(f"plans both change {', '.join(clash)}; apply them one at a time")
         return Plan(self.changes + other.changes)
 
     def overwritten(self) -> list[Variable]:
