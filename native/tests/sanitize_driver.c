@@ -1,0 +1,85 @@
+/* Standalone driver for the sanitizer build (tests/test_native_sanitizers.py).
+ *
+ * Input file: the 8192-byte registered-node map, then records of UINT32 length + bytes.
+ * For every record it prints one line:
+ *   <frame rc> <frame pos> <full status> <full offset> <full text hex> <display status>
+ *   <display offset> <display text hex>
+ * Every call gets a buffer of exactly the size it may use, so ASan sees any overrun.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "efikit_native.h"
+
+static void hex(const char *s, size_t n)
+{
+    if (n == 0)
+        fputs("-", stdout);
+    for (size_t i = 0; i < n; i++)
+        printf("%02x", (unsigned char)s[i]);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s INPUTS\n", argv[0]);
+        return 2;
+    }
+    FILE *f = fopen(argv[1], "rb");
+    if (!f)
+        return 2;
+    uint8_t *registered = malloc(8192);
+    if (!registered || fread(registered, 1, 8192, f) != 8192)
+        return 2;
+    unsigned char header[4];
+    while (fread(header, 1, 4, f) == 4) {
+        size_t len = (size_t)header[0] | ((size_t)header[1] << 8) | ((size_t)header[2] << 16) |
+                     ((size_t)header[3] << 24);
+        uint8_t *data = malloc(len ? len : 1);
+        if (!data || fread(data, 1, len, f) != len)
+            return 2;
+        /* an exact-size copy so that reads past the end are caught */
+        uint8_t *exact = malloc(len ? len : 1);
+        memcpy(exact, data, len);
+
+        size_t max_frames = len / 4 + 1;
+        uint32_t *frames = malloc(4 * sizeof(uint32_t) * max_frames);
+        size_t pos = 0;
+        int frame_rc = efikit_frame_nodes(exact, 0, len, frames, max_frames, &pos);
+        printf("%d %zu", frame_rc, pos);
+        /* and once with too few slots: must stop cleanly */
+        size_t short_pos = 0;
+        (void)efikit_frame_nodes(exact, 0, len, frames, 1, &short_pos);
+
+        for (int display = 0; display < 2; display++) {
+            size_t cap = 8 * len + 64;
+            char *out = malloc(cap);
+            size_t out_len = 0, err = 0;
+            int status = efikit_devpath_to_text(exact, len, display, registered, out, cap,
+                                                &out_len, &err);
+            printf(" %d %zu ", status, err);
+            hex(out, status == 0 ? out_len : 0);
+            /* a buffer that is one byte short must report EFIKIT_NEED_SPACE, not overrun */
+            if (status == 0 && out_len > 0) {
+                char *tight = malloc(out_len - 1 ? out_len - 1 : 1);
+                size_t tight_len = 0, tight_err = 0;
+                int again = efikit_devpath_to_text(exact, len, display, registered, tight,
+                                                   out_len - 1, &tight_len, &tight_err);
+                if (again != -2) {
+                    fprintf(stderr, "short buffer gave status %d\n", again);
+                    return 3;
+                }
+                free(tight);
+            }
+            free(out);
+        }
+        putchar('\n');
+        free(frames);
+        free(exact);
+        free(data);
+    }
+    fclose(f);
+    free(registered);
+    return 0;
+}
