@@ -122,3 +122,16 @@ def test_only_efikit_errors_escape_on_garbage_text() -> None:
             DevicePath.from_text(text)
         except Error:
             pass
+
+
+def test_unencodable_node_values_raise_encode_error() -> None:
+    from efikit.codec.devpath import (AcpiAdrNode, AcpiExNode, BbsNode, FilePathNode,
+                                      MemoryMappedNode, PciNode)
+    from efikit.errors import EncodeError
+
+    for node in [PciNode(device=256, function=0), MemoryMappedNode(-1, 0, 0),
+                 BbsNode(2, "caf\u00e9"), BbsNode(2, "half (open"), AcpiAdrNode(()),
+                 AcpiExNode(hid=0x8000, cid=0, uid=0), AcpiExNode(0, 0, 0, hid_str="a,b"),
+                 FilePathNode("a\0b")]:
+        with pytest.raises(EncodeError):
+            DevicePath((node,)).to_bytes()

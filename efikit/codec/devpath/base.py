@@ -69,7 +69,12 @@ class Node:
         raise NotImplementedError
 
     def to_bytes(self) -> bytes:
-        payload = self.payload()
+        try:
+            payload = self.payload()
+        except (struct.error, ValueError, OverflowError, TypeError) as error:
+            # A field out of range for its binary width (e.g. Pci device 256), or a
+            # non-ASCII character in an ASCII string field.
+            raise EncodeError(f"{type(self).__name__} cannot be encoded: {error}") from None
         length = HEADER_SIZE + len(payload)
         if length > MAX_NODE_LENGTH:
             raise EncodeError(f"{type(self).__name__} node is {length} bytes; a device-path "

@@ -147,6 +147,12 @@ class AcpiExNode(Node):
     cid_str: str = ""
 
     def payload(self) -> bytes:
+        if not (eisa_text_exact(self.hid) and eisa_text_exact(self.cid)):
+            raise EncodeError("AcpiEx HID and CID must be compressed EISA ids (bit 15 clear)")
+        for value in (self.hid_str, self.uid_str, self.cid_str):
+            if "," in value or not is_text_safe(value):
+                raise EncodeError("AcpiEx strings must be printable ASCII without ',' and with "
+                                  "balanced parentheses (keep other bytes in a RawNode)")
         strings = b"".join(s.encode("ascii") + b"\0"
                            for s in (self.hid_str, self.uid_str, self.cid_str))
         return self._HEAD.pack(self.hid, self.uid, self.cid) + strings

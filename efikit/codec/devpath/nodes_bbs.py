@@ -5,6 +5,8 @@ import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
+from efikit.errors import EncodeError
+
 from .base import TYPE_BBS, Node, NodeLayoutError, register_node
 from .textparse import TextArgs, is_text_safe, keyword
 
@@ -41,6 +43,9 @@ class BbsNode(Node):
     status_flags: int = 0
 
     def payload(self) -> bytes:
+        if not is_text_safe(self.description):
+            raise EncodeError("a BBS description must be printable ASCII with balanced "
+                              "parentheses (keep other bytes in a RawNode)")
         return (self._HEAD.pack(self.device_type, self.status_flags)
                 + self.description.encode("ascii") + b"\0")
 

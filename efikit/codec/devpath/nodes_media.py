@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from efikit.codec.guid import guid_from_bytes, guid_to_text
 from efikit.codec.ucs2 import decode_ucs2, encode_ucs2, find_nul_unit
-from efikit.errors import DecodeError
+from efikit.errors import DecodeError, EncodeError
 
 from .base import TYPE_MEDIA, Node, NodeLayoutError, check_payload_length, register_node
 from .textparse import TextArgs, keyword
@@ -120,6 +120,8 @@ class FilePathNode(Node):
     path: str
 
     def payload(self) -> bytes:
+        if "\0" in self.path:
+            raise EncodeError("a file path cannot contain NUL")
         return encode_ucs2(self.path)
 
     @classmethod
