@@ -129,3 +129,29 @@ def test_layout_fields() -> None:
     assert layout.is_pe32_plus and layout.sections_contiguous
     assert layout.sum_of_bytes_hashed == layout.file_size
     assert [s.name for s in layout.sections_by_file_offset][:2] == [".text", ".sbat"]
+
+
+def test_headers_beyond_the_header_limit(tmp_path: Path) -> None:
+    # e_lfanew near the 1 MiB header window: the section table would lie past it.
+    data = bytearray((FIXTURES_PE / "loader-unsigned.efi").read_bytes())
+    pe = struct.unpack_from("<I", data, 0x3C)[0]
+    headers = bytes(data[pe:pe + 24 + 240])
+    new_pe = (1 << 20) - len(headers) - 8
+    image = bytearray(new_pe + len(headers) + 0x10000)
+    image[:pe] = data[:pe]
+    struct.pack_into("<I", image, 0x3C, new_pe)
+    image[new_pe:new_pe + len(headers)] = headers
+    path = tmp_path / "far.efi"
+    path.write_bytes(bytes(image))
+    with pytest.raises(PEFormatError, match="limit for headers"):
+        read_layout_path(path)
+
+
+def test_checksum_with_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import efikit.pe.checksum as checksum_module
+    path = FIXTURES_PE / "boot-a.efi"
+    layout = read_layout_path(path)
+    for chunk in (7, 64, 215, 216, 217, 218, 219, 220, 221):  # CheckSum field at 0xd8 = 216
+        monkeypatch.setattr(checksum_module, "_CHUNK", chunk)
+        with open(path, "rb") as f:
+            assert compute_checksum(f, layout) == layout.stored_checksum, chunk

@@ -219,6 +219,9 @@ def read_layout(f: BinaryIO, file_size: int | None = None) -> PELayout:
         raise PEFormatError(
             f"section table ({number_of_sections} entries at {table:#x}) runs past the end of "
             f"the file ({file_size:#x})")
+    if table_end > len(head):
+        raise PEFormatError(
+            f"headers end at {table_end:#x}, past the {MAX_HEADER_BYTES:#x}-byte limit for headers")
     if size_of_headers < table_end:
         raise PEFormatError(
             f"SizeOfHeaders {size_of_headers:#x} is smaller than the headers it must cover "
