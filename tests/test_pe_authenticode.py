@@ -181,3 +181,25 @@ def test_header_without_security_directory(tmp_path: Path) -> None:
     expected = hashlib.sha256(bytes(data[:layout.checksum_offset])
                               + bytes(data[layout.checksum_offset + 4:])).digest()
     assert authenticode_hash(path) == expected
+
+
+@pytest.mark.peer
+def test_section_gap_follows_the_spec_like_pesign(tmp_path: Path) -> None:
+    # With a gap between sections the trailer starts at SUM_OF_BYTES_HASHED (spec, edk2,
+    # pesign), not at the end of the last section (signify): the two rules differ here.
+    require_tool("pesign")
+    b = fixture_builder()
+    data = bytearray(b.build_pe([(b".text", b.ENTRY_CODE, b.SCN_CODE | b.SCN_READ),
+                                 (b".d", b"\x55" * 1000, b.SCN_IDATA | b.SCN_READ)]))
+    layout_before = None
+    path = tmp_path / "gap.efi"
+    path.write_bytes(bytes(data))
+    layout_before = read_layout_path(path)
+    second = layout_before.sections[1]
+    ptr = second.pointer_to_raw_data
+    data = data[:ptr] + b"\xaa" * 0x200 + data[ptr:]
+    struct.pack_into("<I", data, second.header_offset + 20, ptr + 0x200)
+    path.write_bytes(bytes(data))
+    layout = read_layout_path(path)
+    assert not layout.sections_contiguous
+    assert authenticode_hash(path).hex() == pesign_hash(path)
