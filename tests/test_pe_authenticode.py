@@ -191,7 +191,6 @@ def test_section_gap_follows_the_spec_like_pesign(tmp_path: Path) -> None:
     b = fixture_builder()
     data = bytearray(b.build_pe([(b".text", b.ENTRY_CODE, b.SCN_CODE | b.SCN_READ),
                                  (b".d", b"\x55" * 1000, b.SCN_IDATA | b.SCN_READ)]))
-    layout_before = None
     path = tmp_path / "gap.efi"
     path.write_bytes(bytes(data))
     layout_before = read_layout_path(path)
