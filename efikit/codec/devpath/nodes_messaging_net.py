@@ -228,9 +228,42 @@ class IPv4Node(Node):
         return text + ")"
 
 
+_EFIVAR_IPV4_HALF = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?::(\d{1,5}))?$")
+
+
+def _efivar_ipv4_half(text: str) -> tuple[IPv4Address, int] | None:
+    match = _EFIVAR_IPV4_HALF.match(text)
+    if match is None:
+        return None
+    octets = [int(octet) for octet in match.groups()[:4]]
+    port = int(match.group(5) or 0)
+    if any(octet > 255 for octet in octets) or port > 0xFFFF:
+        return None
+    return IPv4Address(bytes(octets)), port
+
+
+def _parse_efivar_ipv4(args: TextArgs) -> Node:
+    """libefivar 37 (efibootmgr 17) prints IPv4(<local>[:port]<remote>[:port],proto,static)
+    with the two addresses run together, protocol in hex: accepted when the split is unique."""
+    joined = args.text(0)
+    splits = []
+    for cut in range(1, len(joined)):
+        local, remote = _efivar_ipv4_half(joined[:cut]), _efivar_ipv4_half(joined[cut:])
+        if local is not None and remote is not None:
+            splits.append((local, remote))
+    if len(splits) != 1:
+        raise args.fail(0, "an IPv4 address (efibootmgr's run-together "
+                           "local+remote form is ambiguous here)")
+    (local, local_port), (remote, remote_port) = splits[0]
+    return IPv4Node(remote, local, args.hex_uint(1, 16, name="protocol"),
+                    args.uint(2, 8, name="static flag"), local_port, remote_port)
+
+
 @keyword("IPv4")
 def _parse_ipv4(args: TextArgs) -> Node:
     args.at_most(6)
+    if len(args) == 3 and args.text(0).count(".") == 6:
+        return _parse_efivar_ipv4(args)
     remote, remote_port = parse_ipv4(args, 0, "remote address")
     local, local_port = parse_ipv4(args, 3, "local address")
     return IPv4Node(remote, local, _parse_protocol(args, 1),
@@ -302,9 +335,35 @@ class IPv6Node(Node):
         return text + ")"
 
 
+_EFIVAR_IPV6 = re.compile(r"^\[([0-9A-Fa-f:]*)\](?::\d*)?<->\[([0-9A-Fa-f:]*)\](?::\d*)?$")
+
+
+def _efivar_ipv6_address(text: str) -> IPv6Address | None:
+    """libefivar 37 prints each 16-bit group byte-swapped and '::' as ':::' mid-address."""
+    try:
+        swapped = IPv6Address(text.replace(":::", "::")).packed
+    except AddressValueError:
+        return None
+    return IPv6Address(b"".join(swapped[i + 1:i + 2] + swapped[i:i + 1] for i in range(0, 16, 2)))
+
+
+def _parse_efivar_ipv6(args: TextArgs) -> Node:
+    """libefivar 37 (efibootmgr 17): IPv6([local]:<->[remote]:,proto,origin), hex protocol,
+    ports and gateway not shown."""
+    match = _EFIVAR_IPV6.match(args.text(0))
+    local = _efivar_ipv6_address(match.group(1)) if match else None
+    remote = _efivar_ipv6_address(match.group(2)) if match else None
+    if local is None or remote is None:
+        raise args.fail(0, "an IPv6 address, or efibootmgr's [local]:<->[remote]: form")
+    return IPv6Node(remote, local, args.hex_uint(1, 16, name="protocol"),
+                    args.uint(2, 8, name="address origin"))
+
+
 @keyword("IPv6")
 def _parse_ipv6(args: TextArgs) -> Node:
     args.at_most(6)
+    if "<->" in args.text(0):
+        return _parse_efivar_ipv6(args)
     remote, remote_port = parse_ipv6(args, 0, "remote address")
     local, local_port = parse_ipv6(args, 3, "local address")
     return IPv6Node(remote, local, _parse_protocol(args, 1),
@@ -415,7 +474,7 @@ def _parse_iscsi(args: TextArgs) -> Node:
     args.at_most(7)
     name = args.text(0)
     _parse_latin1(args, 0, name, "a target name")
-    digests = {"None": 0, "CRC32C": 1}
+    digests = {"None": 0, "CRC32C": 1, "CRC32": 1}  # CRC32: efibootmgr's spelling
     login = (args.choice(3, digests, 1, name="header digest") * ISCSI_HEADER_DIGEST_CRC32C
              | args.choice(4, digests, 1, name="data digest") * ISCSI_DATA_DIGEST_CRC32C)
     if args.present(5):
@@ -603,6 +662,7 @@ def _parse_bluetooth_le(args: TextArgs) -> Node:
 
 
 SSID_SIZE = 32
+_EFIVAR_SSID = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){31}$")
 
 
 @register_node
@@ -633,6 +693,9 @@ class WiFiNode(Node):
 
 @keyword("Wi-Fi")
 def _parse_wifi(args: TextArgs) -> Node:
+    if _EFIVAR_SSID.match(args.inner):
+        # efibootmgr 17 prints all 32 bytes as hex pairs joined by ':' (no SSID is that long).
+        return WiFiNode(bytes.fromhex(args.inner.replace(":", "")).rstrip(b"\0").decode("latin-1"))
     # The whole text between the parentheses: an SSID may hold ','.
     data = _parse_latin1(args, 0, args.inner, "an SSID")
     if len(data) > SSID_SIZE:
