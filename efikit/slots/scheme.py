@@ -43,6 +43,21 @@ class SlotScheme:
     def label(self, slot: Slot) -> str:
         return f"{self.name} Slot {slot}"
 
+    @property
+    def vendor_dir(self) -> str:
+        return f"\\EFI\\{self.vendor}"
+
+    @property
+    def csv_path(self) -> str:
+        """Where shim's fallback looks for this vendor's entries (``BOOTX64.CSV``)."""
+        return f"{self.vendor_dir}\\BOOTX64.CSV"
+
+    def is_fallback(self, esp_path: str) -> bool:
+        wanted = esp_path.replace("/", "\\").lower().rstrip("\x00")
+        if not wanted.startswith("\\"):
+            wanted = "\\" + wanted
+        return wanted == self.fallback_loader.lower()
+
     def slot_of_loader(self, esp_path: str) -> Slot | None:
         """The slot whose loader is ``esp_path`` (case-insensitive, either slash), else None.
 
