@@ -65,6 +65,28 @@ def test_text_error_names_column_and_expectation(text: str, column: int, expecte
     assert error.exit_code == 2
 
 
+@pytest.mark.parametrize(("pasted", "expected"), [
+    # efibootmgr / libefivar spellings
+    ("HD(1,GPT,927f5841-dc54-4ff4-821c-d29b59c48ab1,0x800,0x1ff800)/File(\\EFI\\FEDORA\\SHIM.EFI)",
+     "HD(1,GPT,927F5841-DC54-4FF4-821C-D29B59C48AB1,0x800,0x1FF800)/\\EFI\\FEDORA\\SHIM.EFI"),
+    ("FvVol(7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1)/FvFile(462caa21-7614-4503-836e-8ab6f4662331)",
+     "Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(462CAA21-7614-4503-836E-8AB6F4662331)"),
+    ("BIOS(2,0,00)", "BBS(HD,,0x0)"),
+    ("BBS(HD,VirtScsi(0,3,0) Disk,0x0)", "BBS(HD,VirtScsi(0,3,0) Disk,0x0)"),
+    # edk2's Strtoi and friends
+    ("Pci(00x1F,002)", "Pci(0x1F,0x2)"),
+    ("Acpi(pnp0a03,0)", "PciRoot(0x0)"),
+    ("BMC(1,ca2)", "BMC(0x1,0xCA2)"),
+    ("HD(-1,MBR,0x1,0x2,0x3)", "HD(-1,MBR,0x00000001,0x2,0x3)"),
+    ("Pci(0x0,0x0)/Path(127,1)/Pci(0x1,0x0)", "Pci(0x0,0x0),/Pci(0x1,0x0)"),
+    ("PciRoot(0x0)/Path(0x7F,0xFF)/Pci(0x1,0x0)", "PciRoot(0x0)/Pci(0x1,0x0)"),
+    ("HD(1,GPT,C12A7328-F81F-11D2-BA4B-00A0C93EC93B,0x800,0x1000)/EFI/BOOT/BOOTX64.EFI",
+     "HD(1,GPT,C12A7328-F81F-11D2-BA4B-00A0C93EC93B,0x800,0x1000)/EFI/BOOT/BOOTX64.EFI"),
+])
+def test_pasted_spellings(pasted: str, expected: str) -> None:
+    assert DevicePath.from_text(pasted).to_text() == expected
+
+
 @pytest.mark.parametrize("text", ["Pci(0x1,0x0)junk", "pci(0x0,0x0)", "Foo(1,2)", "Pci",
                                   "\\EFI\\(odd) name.efi"])
 def test_unknown_or_malformed_keywords_are_file_paths_like_edk2(text: str) -> None:

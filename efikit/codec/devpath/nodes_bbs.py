@@ -83,3 +83,19 @@ def _parse_bbs(args: TextArgs) -> Node:
     if not is_text_safe(description):
         raise args.fail(1, "a description in printable ASCII with balanced parentheses")
     return BbsNode(device_type, description, flags)
+
+
+@keyword("BIOS")
+def _parse_libefivar_bios(args: TextArgs) -> Node:
+    """Old libefivar/efibootmgr spelling: BIOS(type,status,HEX) with the description's
+    bytes, NUL included, in hex (e.g. 'BIOS(2,0,00)' for an empty description)."""
+    args.at_most(3)
+    device_type = args.uint(0, 16, name="device type")
+    flags = args.uint(1, 16, name="status flags")
+    raw = args.hex_bytes(2, "description")
+    if not raw.endswith(b"\0") or b"\0" in raw[:-1]:
+        raise args.fail(2, "the description's bytes in hex, ending with its NUL (00)")
+    description = raw[:-1].decode("latin-1")
+    if not is_text_safe(description):
+        raise args.fail(2, "a description in printable ASCII with balanced parentheses")
+    return BbsNode(device_type, description, flags)
