@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from efikit.boot.changes import Change, Plan
 from efikit.boot.numbers import (
@@ -21,8 +22,7 @@ from efikit.boot.numbers import (
     format_number,
     parse_option_name,
 )
-from efikit.codec.devpath import DevicePath
-from efikit.codec.loadoption import LoadOption, LoadOptionAttributes
+from efikit.boot.summary import OptionSummary, summarize
 from efikit.errors import BootError, Error, UsageError
 from efikit.vars.store import (
     DEFAULT_ATTRIBUTES,
@@ -32,13 +32,16 @@ from efikit.vars.store import (
     VariableStore,
 )
 
-_KEEP = object()  # "leave unchanged" for edit() arguments that may legitimately be None/b""
+if TYPE_CHECKING:  # the typed codec loads lazily: `boot list` without -v never needs it
+    from efikit.codec.devpath import DevicePath
+    from efikit.codec.loadoption import LoadOption, LoadOptionAttributes
 
 
 @dataclass(frozen=True)
 class BootEntry:
     """One load-option variable. ``option`` is None (and ``error`` says why) when the variable
-    could not be read or decoded."""
+    could not be read or decoded; it is also None when it was read with ``decode=False``, which
+    fills only ``summary`` (label and flags, device paths framing-checked, not decoded)."""
 
     kind: OptionKind
     number: int
@@ -46,10 +49,11 @@ class BootEntry:
     variable: Variable | None
     option: LoadOption | None
     error: str | None = None
+    summary: OptionSummary | None = None
 
     @property
     def ok(self) -> bool:
-        return self.option is not None
+        return self.error is None
 
     @property
     def canonical_name(self) -> str:
@@ -97,7 +101,8 @@ class BootManager:
         """Numbers of existing ``kind`` variables, ascending (nothing decoded)."""
         return sorted(self._option_names(kind))
 
-    def _load(self, kind: OptionKind, number: int, name: str) -> BootEntry:
+    def _load(self, kind: OptionKind, number: int, name: str,
+              decode: bool = True) -> BootEntry:
         try:
             variable = self.store.get(name, self.vendor)
         except Error as exc:
@@ -105,15 +110,24 @@ class BootManager:
         if variable is None:
             return BootEntry(kind, number, name, None, None, "vanished while reading")
         try:
+            if not decode:
+                return BootEntry(kind, number, name, variable, None,
+                                 summary=summarize(variable.data))
+            from efikit.codec.loadoption import LoadOption  # noqa: PLC0415
+
             option = LoadOption.from_bytes(variable.data)
         except Error as exc:
             return BootEntry(kind, number, name, variable, None, f"cannot decode: {exc}")
-        return BootEntry(kind, number, name, variable, option)
+        summary = OptionSummary(int(option.attributes), option.description,
+                                len(option.optional_data))
+        return BootEntry(kind, number, name, variable, option, summary=summary)
 
-    def entries(self, kind: OptionKind = OptionKind.BOOT) -> list[BootEntry]:
-        """Every ``kind`` entry by number, broken ones included (with ``error`` set)."""
+    def entries(self, kind: OptionKind = OptionKind.BOOT, *,
+                decode: bool = True) -> list[BootEntry]:
+        """Every ``kind`` entry by number, broken ones included (with ``error`` set).
+        ``decode=False`` reads labels and flags only (``summary``), much faster to start."""
         names = self._option_names(kind)
-        return [self._load(kind, n, names[n]) for n in sorted(names)]
+        return [self._load(kind, n, names[n], decode) for n in sorted(names)]
 
     def find(self, number: int, kind: OptionKind = OptionKind.BOOT) -> BootEntry | None:
         """The entry, or None if no such variable exists (it may still be broken)."""
@@ -159,7 +173,7 @@ class BootManager:
     def timeout(self) -> int | None:
         return self._u16("Timeout")
 
-    def status(self, kind: OptionKind = OptionKind.BOOT) -> BootStatus:
+    def status(self, kind: OptionKind = OptionKind.BOOT, *, decode: bool = True) -> BootStatus:
         """All of it, never raising for one bad variable (reported in ``problems``)."""
         problems: list[str] = []
 
@@ -170,7 +184,7 @@ class BootManager:
                 problems.append(f"{what}: {exc}")
                 return None
 
-        entries = self.entries(kind)
+        entries = self.entries(kind, decode=decode)
         problems.extend(f"{e.name}: {e.error}" for e in entries if e.error)
         order = attempt(_order_name(kind), lambda: self.order(kind)) if kind.order_name else None
         extra: list[object] = [None, None, None]
@@ -262,7 +276,7 @@ class BootManager:
         if optional_data is not None:
             option = replace(option, optional_data=optional_data)
         if attributes is not None:
-            option = replace(option, attributes=LoadOptionAttributes(int(attributes)))
+            option = replace(option, attributes=type(option.attributes)(int(attributes)))
         for flag, on in (flags or {}).items():
             option = option.with_flag(flag, on)
         _check_option(option)

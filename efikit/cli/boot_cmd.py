@@ -17,7 +17,6 @@ from efikit.boot.manager import BootEntry, BootManager, BootStatus
 from efikit.boot.numbers import OptionKind, format_number, parse_number, parse_number_list
 from efikit.cli.common import echo_json
 from efikit.cli.store_option import open_cli_store
-from efikit.codec.loadoption import LoadOption, LoadOptionAttributes
 from efikit.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,11 +104,11 @@ def status_json(status: BootStatus, source: str, store_kind: str) -> dict[str, A
 
 
 def entry_line(entry: BootEntry, verbose: bool) -> str:
-    if entry.option is None:
+    if entry.error is not None or entry.summary is None:
         return f"{entry.name}? <{entry.error}>"
-    mark = "*" if entry.option.active else " "
-    if not verbose:
-        return f"{entry.name}{mark} {entry.option.description}"
+    mark = "*" if entry.summary.active else " "
+    if not verbose or entry.option is None:
+        return f"{entry.name}{mark} {entry.summary.description}"
     from efikit.cli.render import load_option_line  # noqa: PLC0415
 
     return f"{entry.name}{mark} {load_option_line(entry.option)}"
@@ -162,7 +161,8 @@ def list_cmd(verbose: bool, kind_name: str, as_json: bool) -> None:
     An entry that cannot be read or decoded is shown as `Boot####? <reason>` and skipped.
     """
     manager = _manager()
-    status = manager.status(OptionKind.parse(kind_name))
+    # labels only: skip the typed device-path codec (its import dominates start-up)
+    status = manager.status(OptionKind.parse(kind_name), decode=verbose or as_json)
     if as_json:
         echo_json(status_json(status, manager.store.source, manager.store.kind))
         return
@@ -327,6 +327,8 @@ def add(label: str, device_path: str | None, disk: str | None, part: int | None,
     if path is None:
         raise UsageError("give --device-path TEXT or --disk DEV --part N --loader PATH")
     data = _optional_data(data_text, data_hex, data_file) or b""
+    from efikit.codec.loadoption import LoadOption  # noqa: PLC0415
+
     option = LoadOption.create(label, path, data, active=not inactive, hidden=hidden)
     manager = _manager()
     chosen = parse_number(number, kind) if number is not None else None
@@ -358,6 +360,8 @@ def edit(number: str, label: str | None, device_path: str | None, disk: str | No
         if data is not None:
             raise UsageError("--no-data conflicts with --data/--data-hex/--data-file")
         data = b""
+    from efikit.codec.loadoption import LoadOptionAttributes  # noqa: PLC0415
+
     attrs = None
     if attributes is not None:
         try:
@@ -391,24 +395,27 @@ def rm(number: str, kind_name: str, dry_run: bool, backup: str | None) -> None:
     _run(manager, manager.plan_delete(parse_number(number, kind), kind), dry_run, backup)
 
 
-def _flag_command(name: str, flag: LoadOptionAttributes, on: bool, help_text: str) -> None:
+def _flag_command(name: str, flag_name: str, on: bool, help_text: str) -> None:
     @boot.command(name, help=help_text)
     @_number_arg
     @kind_option(writable=True)
     @mutating
     def command(number: str, kind_name: str, dry_run: bool, backup: str | None) -> None:
+        from efikit.codec.loadoption import LoadOptionAttributes  # noqa: PLC0415
+
         kind = OptionKind.parse(kind_name)
         manager = _manager()
+        flag = LoadOptionAttributes[flag_name]
         plan = manager.plan_set_flag(parse_number(number, kind), flag, on, kind)
         _run(manager, plan, dry_run, backup)
 
 
-_flag_command("activate", LoadOptionAttributes.ACTIVE, True, "Set LOAD_OPTION_ACTIVE.")
-_flag_command("deactivate", LoadOptionAttributes.ACTIVE, False,
+_flag_command("activate", "ACTIVE", True, "Set LOAD_OPTION_ACTIVE.")
+_flag_command("deactivate", "ACTIVE", False,
               "Clear LOAD_OPTION_ACTIVE (the firmware skips the entry).")
-_flag_command("hide", LoadOptionAttributes.HIDDEN, True,
+_flag_command("hide", "HIDDEN", True,
               "Set LOAD_OPTION_HIDDEN (not shown in the firmware's boot menu).")
-_flag_command("unhide", LoadOptionAttributes.HIDDEN, False, "Clear LOAD_OPTION_HIDDEN.")
+_flag_command("unhide", "HIDDEN", False, "Clear LOAD_OPTION_HIDDEN.")
 
 
 # -- BootOrder

@@ -1,0 +1,71 @@
+"""The label and flags of a load option, read without decoding its device paths.
+
+`efikit boot list` (labels only) runs on every boot of an engineer's console and must start
+fast: importing the typed device-path codec costs more than the listing itself. This reads
+the fixed header and the description, and walks the FilePathList's node framing (type,
+subtype, length) so a structurally broken entry is still reported as broken.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from efikit.codec.ucs2 import decode_ucs2, find_nul_unit
+from efikit.errors import DecodeError
+
+_ACTIVE = 0x1
+_HIDDEN = 0x8
+_END_TYPE = 0x7F
+_END_ENTIRE = 0xFF
+
+
+@dataclass(frozen=True)
+class OptionSummary:
+    attributes: int
+    description: str
+    optional_data_length: int
+
+    @property
+    def active(self) -> bool:
+        return bool(self.attributes & _ACTIVE)
+
+    @property
+    def hidden(self) -> bool:
+        return bool(self.attributes & _HIDDEN)
+
+
+def summarize(data: bytes) -> OptionSummary:
+    """Header, description and framing checks of an EFI_LOAD_OPTION; DecodeError if broken."""
+    if len(data) < 6:
+        raise DecodeError(f"load option is {len(data)} bytes; the header alone needs 6",
+                          len(data))
+    attributes, list_length = struct.unpack_from("<IH", data, 0)
+    nul = find_nul_unit(data, 6)
+    if nul < 0:
+        raise DecodeError("description has no NUL terminator", 6)
+    description = decode_ucs2(data[6:nul], 6)
+    start = nul + 2
+    end = start + list_length
+    if end > len(data):
+        raise DecodeError(f"FilePathListLength {list_length} runs past the end of the load "
+                          f"option ({len(data) - start} bytes left)", 4)
+    _check_framing(data, start, end)
+    return OptionSummary(attributes, description, len(data) - end)
+
+
+def _check_framing(data: bytes, start: int, end: int) -> None:
+    """Every device path in data[start:end] is a run of well-framed nodes ending in End."""
+    if start == end:
+        return
+    position = start
+    ended = False
+    while position < end:
+        if end - position < 4:
+            raise DecodeError("device-path node header truncated", position)
+        node_type, node_subtype, length = struct.unpack_from("<BBH", data, position)
+        if length < 4 or position + length > end:
+            raise DecodeError(f"device-path node length {length} is invalid", position + 2)
+        position += length
+        ended = node_type == _END_TYPE and node_subtype == _END_ENTIRE
+    if not ended:
+        raise DecodeError("device path does not end with an End-of-path node", end)
