@@ -174,3 +174,22 @@ def test_cmdline_substitution() -> None:
         "a=METROPOLIS-SYSTEM-B b=METROPOLIS-SYSTEM-B"
     assert cmdline_for_slot("root=@SLOT@", "A", "@SLOT@") == "root=A"
     assert cmdline_for_slot("unchanged", "B", "") == "unchanged"
+
+
+def test_efi_guid_entry_shows_its_guid(tmp_path: Path) -> None:
+    from efikit.pe.certtable import WIN_CERT_TYPE_EFI_GUID, encode_win_certificate
+    import struct as _struct
+    import uuid as _uuid
+    data = bytearray((FIXTURES_PE / "loader-unsigned.efi").read_bytes())
+    data += bytes(-len(data) % 8)
+    guid = _uuid.UUID("8be4df61-93ca-11d2-aa0d-00e098032b8c")
+    entry = encode_win_certificate(WIN_CERT_TYPE_EFI_GUID, guid.bytes_le + b"payload")
+    table_at = len(data)
+    data += entry
+    pe = _struct.unpack_from("<I", data, 0x3C)[0]
+    _struct.pack_into("<II", data, pe + 24 + 112 + 32, table_at, len(entry))
+    path = tmp_path / "guid.efi"
+    path.write_bytes(bytes(data))
+    (cert,) = inspect_pe(path).certificates
+    assert cert.type_name == "EFI_GUID" and cert.signature is None and cert.matches is None
+    assert cert.guid == "8BE4DF61-93CA-11D2-AA0D-00E098032B8C"

@@ -70,7 +70,7 @@ def _render(info: PEInfo) -> list[str]:
         lines.append("certificate table: none (unsigned)")
     for c in info.certificates:
         lines.append(f"  [{c.index}] at {c.offset:#x}: {c.type_name} rev {c.revision:#06x}, "
-                     f"{c.length} bytes")
+                     f"{c.length} bytes" + (f", GUID {c.guid}" if c.guid else ""))
         sig = c.signature
         if sig is None:
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,7 +19,8 @@ import pefile
 from efikit.codec.slot_rule import Slot, SlotFromName, slot_from_file_name
 from efikit.errors import PEFormatError
 from efikit.pe.authenticode import authenticode_digests_of
-from efikit.pe.certtable import WIN_CERT_TYPE_PKCS_SIGNED_DATA, CertEntry, read_cert_table
+from efikit.pe.certtable import (WIN_CERT_TYPE_EFI_GUID, WIN_CERT_TYPE_PKCS_SIGNED_DATA, CertEntry,
+                                 read_cert_table)
 from efikit.pe.checksum import compute_checksum
 from efikit.pe.layout import PELayout, SectionHeader, read_layout
 from efikit.pe.sbat import SbatEntry, parse_sbat
@@ -84,6 +86,7 @@ class CertificateInfo:
     computed_digest: bytes | None = None
     matches: bool | None = None
     matches_padded: bool | None = None
+    guid: str | None = None  # WIN_CERT_TYPE_EFI_GUID: the CertType GUID that starts the data
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,8 @@ def inspect_pe(path: str | os.PathLike[str], slot: Slot | None = None,
             matches=None if signature is None else computed == signature.digest,
             matches_padded=None if signature is None or computed is None
             else padded[signature.digest_algorithm] == signature.digest,
+            guid=str(uuid.UUID(bytes_le=entry.data[:16])).upper()
+            if entry.cert_type == WIN_CERT_TYPE_EFI_GUID and len(entry.data) >= 16 else None,
         ))
 
     return PEInfo(
