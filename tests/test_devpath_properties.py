@@ -196,3 +196,24 @@ def test_random_payloads_round_trip_bytes_and_print(data: bytes) -> None:
     if not any(isinstance(node, HardDriveNode) for node in path):
         # (HD's text has no place for MBRType or for the signature of unknown types.)
         assert again.to_bytes() == data
+
+
+_FRAGMENTS = ["Pci(", "PciRoot(", "Acpi(", "AcpiEx(", "AcpiExp(", "AcpiAdr(", "HD(", "CDROM(",
+              "BBS(", "BIOS(", "Offset(", "RamDisk(", "VirtualCD(", "MemoryMapped(", "BMC(",
+              "Ctrl(", "PcCard(", "Path(", "HardwarePath(", "MediaPath(", "BbsPath(", "Fv(",
+              "FvFile(", "Media(", "VenHw(", "VenMedia(", "File(", "GPT", "MBR", "PNP0A03",
+              "0x", "0X", "00", "1", "7F", "FF", "-", "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+              ",", "/", ")", "(", "\\", " ", "a", "\u00e9", "\0"]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=14).map("".join))
+@settings(max_examples=1500)
+def test_any_text_parses_or_raises_efikit_errors_and_reaches_a_fixpoint(text: str) -> None:
+    from efikit.errors import Error
+    try:
+        first = DevicePath.from_text(text).to_bytes()
+    except Error:
+        return
+    printed = DevicePath.from_bytes(first).to_text()
+    again = DevicePath.from_text(printed).to_bytes()
+    assert DevicePath.from_bytes(again).to_text() == printed
