@@ -20,6 +20,8 @@ void out_char(out_t *o, char c);
 void out_hex(out_t *o, uint64_t v);
 void out_udec(out_t *o, uint64_t v);
 
+int render_nodes(const uint8_t *data, size_t start, size_t end, int display_only,
+                 const uint8_t *registered, out_t *o, size_t *stop);
 int render_path(const uint8_t *data, size_t len, int display_only, const uint8_t *registered,
                 out_t *o, size_t *err_offset);
 

@@ -461,38 +461,38 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
     }
 }
 
-int render_path(const uint8_t *data, size_t len, int display_only, const uint8_t *registered,
-                out_t *o, size_t *err_offset)
+int render_nodes(const uint8_t *data, size_t start, size_t end, int display_only,
+                 const uint8_t *registered, out_t *o, size_t *stop)
 {
-    size_t offset = 0;
+    size_t offset = start;
     int count = 0;
-    for (;;) {
-        size_t remaining = len - offset;
+    for (;;) { /* frame everything first: framing errors win over node problems */
+        size_t remaining = end - offset;
         if (remaining == 0) {
-            *err_offset = offset;
+            *stop = offset;
             return 1;
         }
         if (remaining < 4) {
-            *err_offset = offset;
+            *stop = offset;
             return 2;
         }
         unsigned type = data[offset], subtype = data[offset + 1];
         size_t length = rd16(data + offset + 2);
         if (length < 4) {
-            *err_offset = offset;
+            *stop = offset;
             return 3;
         }
         if (length > remaining) {
-            *err_offset = offset;
+            *stop = offset;
             return 4;
         }
         offset += length;
         if (type == 0x7F && subtype == 0xFF)
             break;
-        count++; /* frame everything first: framing errors win over node problems */
+        count++;
     }
-    size_t stop = offset;
-    offset = 0;
+    *stop = offset;
+    offset = start;
     for (int i = 0; i < count; i++) {
         unsigned type = data[offset], subtype = data[offset + 1];
         size_t length = rd16(data + offset + 2);
@@ -506,6 +506,18 @@ int render_path(const uint8_t *data, size_t len, int display_only, const uint8_t
         else if (render_node(o, type, subtype, payload, length - 4, display_only) != 0)
             return EFIKIT_RENDER_UNSUPPORTED;
         offset += length;
+    }
+    return 0;
+}
+
+int render_path(const uint8_t *data, size_t len, int display_only, const uint8_t *registered,
+                out_t *o, size_t *err_offset)
+{
+    size_t stop = 0;
+    int rc = render_nodes(data, 0, len, display_only, registered, o, &stop);
+    if (rc != 0) {
+        *err_offset = stop;
+        return rc;
     }
     if (stop != len) {
         *err_offset = stop;
@@ -525,4 +537,39 @@ int efikit_devpath_to_text(const uint8_t *data, size_t len, int display_only,
     if (rc == 0)
         *out_len = o.len;
     return rc;
+}
+
+/* LoadOption.from_bytes + to_text of each path; anything but success goes to Python. */
+int efikit_load_option_to_text(const uint8_t *data, size_t len, int display_only,
+                               const uint8_t *registered, char *out, size_t out_cap,
+                               size_t *info)
+{
+    out_t o = {out, 0, out_cap, 0};
+    if (len < 6)
+        return EFIKIT_RENDER_UNSUPPORTED;
+    size_t nul = 6;
+    while (nul + 1 < len && (data[nul] | data[nul + 1]))
+        nul += 2;
+    if (nul + 1 >= len)
+        return EFIKIT_RENDER_UNSUPPORTED; /* no NUL unit: Python raises */
+    if (out_ucs2(&o, data + 6, (nul - 6) / 2) != 0)
+        return EFIKIT_RENDER_UNSUPPORTED; /* surrogate: Python raises */
+    size_t list_start = nul + 2;
+    size_t list_end = list_start + rd16(data + 4);
+    if (list_end > len)
+        return EFIKIT_RENDER_UNSUPPORTED;
+    size_t position = list_start;
+    while (position < list_end) {
+        size_t stop = 0;
+        out_char(&o, '\0');
+        if (render_nodes(data, position, list_end, display_only, registered, &o, &stop) != 0)
+            return EFIKIT_RENDER_UNSUPPORTED;
+        position = stop;
+    }
+    if (o.overflow)
+        return EFIKIT_NEED_SPACE;
+    info[0] = rd32(data);
+    info[1] = list_end;
+    info[2] = o.len;
+    return 0;
 }

@@ -27,6 +27,15 @@ int efikit_devpath_to_text(const uint8_t *data, size_t len, int display_only,
                            const uint8_t *registered, char *out, size_t out_cap,
                            size_t *out_len, size_t *err_offset);
 
+/* LoadOption.from_bytes plus to_text of each device path. Returns 0 with info[0] the
+ * attributes, info[1] the offset where the optional data starts and info[2] the output
+ * length; the output is the description, then for each device path a NUL and its text
+ * (UTF-8). -1 for anything the Python codec must decide (every error included), -2 when
+ * out_cap is too small. */
+int efikit_load_option_to_text(const uint8_t *data, size_t len, int display_only,
+                               const uint8_t *registered, char *out, size_t out_cap,
+                               size_t *info);
+
 /* Benchmark limit: `iterations` times over `count` buffers (blob[offsets[i]:offsets[i+1]]),
  * render each to text without any Python object. Returns the total number of output
  * bytes (so nothing is optimised away), or -1 if any buffer was not rendered. */

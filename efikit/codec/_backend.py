@@ -10,7 +10,7 @@ import os
 import threading
 from typing import Any
 
-EXPECTED_ABI = 2
+EXPECTED_ABI = 3
 
 NodeFrame = tuple[int, int, int, int]
 
@@ -41,6 +41,7 @@ class NativeCodec:
             self._local.frames_cap = 256
             self._local.text = self._ffi.new("char[]", 4096)
             self._local.text_cap = 4096
+            self._local.info = self._ffi.new("size_t[3]")
         return scratch
 
     def frame_nodes(self, data: bytes, start: int, end: int) -> tuple[int, list[NodeFrame], int]:
@@ -75,6 +76,23 @@ class NativeCodec:
         if status == STATUS_OK:
             return status, self._ffi.unpack(local.text, scratch[0]).decode("utf-8"), 0
         return status, "", scratch[1]
+
+    def load_option_to_text(self, data: bytes, display_only: bool,
+                            registered: bytes) -> tuple[int, int, list[str]] | None:
+        """(attributes, optional-data offset, [description, path texts...]) or None when
+        the Python codec must decide."""
+        self._scratch()
+        local = self._local
+        need = 8 * len(data) + 64
+        if need > local.text_cap:
+            local.text = self._ffi.new("char[]", need)
+            local.text_cap = need
+        info = local.info
+        status = self._lib.efikit_load_option_to_text(data, len(data), display_only, registered,
+                                                      local.text, local.text_cap, info)
+        if status != STATUS_OK:
+            return None
+        return info[0], info[1], self._ffi.unpack(local.text, info[2]).decode("utf-8").split("\0")
 
     def bench_to_text(self, blob: bytes, offsets: list[int], iterations: int,
                       registered: bytes) -> int:

@@ -8,10 +8,13 @@ the Python codec.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from efikit.codec._backend import STATUS_OK, native_lib
 from efikit.codec.devpath import DevicePath
 from efikit.codec.devpath.base import _DECODERS
 from efikit.codec.devpath.framing import FRAMING_ERRORS
+from efikit.codec.loadoption import LoadOption
 from efikit.errors import DecodeError
 
 _registered_map = b""
@@ -49,3 +52,35 @@ def device_path_to_text(data: bytes, display_only: bool = False) -> str:
 def device_path_to_text_python(data: bytes, display_only: bool = False) -> str:
     """The same, always through the object model (the reference for the native path)."""
     return DevicePath.from_bytes(data).to_text(display_only)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOptionText:
+    """A load option as text: what ``efikit boot list`` shows, without the object model."""
+
+    attributes: int
+    description: str
+    paths: tuple[str, ...]
+    optional_data: bytes
+
+
+def load_option_to_text(data: bytes, display_only: bool = False) -> LoadOptionText:
+    """``LoadOption.from_bytes(data)`` with each device path's text; same errors."""
+    lib = native_lib
+    if lib is not None:
+        if type(data) is not bytes:
+            data = bytes(data)
+        if lib.accepts(data, len(data)):
+            done = lib.load_option_to_text(data, display_only, registered_map())
+            if done is not None:
+                attributes, optional_start, texts = done
+                return LoadOptionText(attributes, texts[0], tuple(texts[1:]),
+                                      data[optional_start:])
+    return load_option_to_text_python(data, display_only)
+
+
+def load_option_to_text_python(data: bytes, display_only: bool = False) -> LoadOptionText:
+    option = LoadOption.from_bytes(data)
+    return LoadOptionText(int(option.attributes), option.description,
+                          tuple(path.to_text(display_only) for path in option.file_paths),
+                          option.optional_data)

@@ -8,7 +8,8 @@ tests/corpus. For each input, as a device path and as a load option:
   * the C renderer (fastpath) and the pure object model agree in both display modes;
   * only efikit errors are raised; encode(decode(b)) == b;
   * from_text of the printed text raises only efikit errors, and text → bytes → text is
-    the identity for text the C renderer produced.
+    the identity for text the C renderer produced (file names holding ',', '/', '(' or ')'
+    excepted: edk2's text form cannot express them).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 with atheris.instrument_imports(include=["efikit"]):
     from efikit.codec import _backend
-    from efikit.codec.devpath import DevicePath
+    from efikit.codec.devpath import DevicePath, FilePathNode
     from efikit.codec.devpath import path as path_module
     from efikit.codec.devpath.framing import frame_nodes_python
     from efikit.codec.fastpath import device_path_to_text
@@ -82,8 +83,18 @@ def check_path(data: bytes) -> None:
     assert decoded[1].to_bytes() == data, "device path does not re-encode byte-exact"
     text = decoded[1].to_text()
     parsed = outcome(DevicePath.from_text, text)
-    if parsed[0] == "ok" and _all_native(data):
+    if parsed[0] == "ok" and _all_native(data) and _text_is_unambiguous(decoded[1]):
         assert parsed[1].to_text() == text, (text, parsed[1].to_text())
+
+
+def _text_is_unambiguous(path: DevicePath) -> bool:
+    """edk2's text form cannot carry a file name that is empty or holds a separator or a
+    parenthesis ('gru,x64.efi' reads back as two instances): such paths are skipped."""
+    return all(node.path and not _SEPARATORS.intersection(node.path)
+               for node in path.nodes if isinstance(node, FilePathNode))
+
+
+_SEPARATORS = frozenset(",/()")
 
 
 def _all_native(data: bytes) -> bool:

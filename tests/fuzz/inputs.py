@@ -244,6 +244,14 @@ def _load_option(data: bytes) -> tuple[int, str, list[str], bytes, bool]:
             option.to_bytes() == data)
 
 
+def _load_option_text(data: bytes, display_only: bool) -> Any:
+    from efikit.codec.fastpath import load_option_to_text, load_option_to_text_python
+
+    fast = _outcome(load_option_to_text, data, display_only)
+    assert fast == _outcome(load_option_to_text_python, data, display_only), data.hex()
+    return fast
+
+
 def evaluate_path(data: bytes, parse_text: bool = True) -> tuple[Any, ...]:
     """Everything the active backend says about one device-path input (the text → bytes
     round trip of the printed text only when ``parse_text``)."""
@@ -264,4 +272,5 @@ def evaluate_all(kind: str, inputs: list[bytes]) -> list[tuple[Any, ...]]:
 
 
 def evaluate_load_option(data: bytes) -> tuple[Any, ...]:
-    return (_outcome(_load_option, data),)
+    return (_outcome(_load_option, data), _load_option_text(data, False),
+            _load_option_text(data, True))
