@@ -129,12 +129,13 @@ class BootManager:
         names = self._option_names(kind)
         return [self._load(kind, n, names[n], decode) for n in sorted(names)]
 
-    def find(self, number: int, kind: OptionKind = OptionKind.BOOT) -> BootEntry | None:
+    def find(self, number: int, kind: OptionKind = OptionKind.BOOT, *,
+             decode: bool = True) -> BootEntry | None:
         """The entry, or None if no such variable exists (it may still be broken)."""
         names = self._option_names(kind)
         if number not in names:
             return None
-        return self._load(kind, number, names[number])
+        return self._load(kind, number, names[number], decode)
 
     def entry(self, number: int, kind: OptionKind = OptionKind.BOOT) -> BootEntry:
         """The entry (possibly broken); BootError if there is no such variable."""
@@ -176,24 +177,23 @@ class BootManager:
     def status(self, kind: OptionKind = OptionKind.BOOT, *, decode: bool = True) -> BootStatus:
         """All of it, never raising for one bad variable (reported in ``problems``)."""
         problems: list[str] = []
-
-        def attempt(what: str, read: object) -> object:
-            try:
-                return read()  # type: ignore[operator]
-            except Error as exc:
-                problems.append(f"{what}: {exc}")
-                return None
-
         entries = self.entries(kind, decode=decode)
         problems.extend(f"{e.name}: {e.error}" for e in entries if e.error)
-        order = attempt(_order_name(kind), lambda: self.order(kind)) if kind.order_name else None
-        extra: list[object] = [None, None, None]
+        order: tuple[int, ...] | None = None
+        if kind.order_name:
+            try:
+                order = self.order(kind)
+            except Error as exc:
+                problems.append(f"{kind.order_name}: {exc}")
+        values: dict[str, int | None] = {"BootNext": None, "BootCurrent": None, "Timeout": None}
         if kind is OptionKind.BOOT:
-            extra = [attempt("BootNext", self.boot_next),
-                     attempt("BootCurrent", self.boot_current),
-                     attempt("Timeout", self.timeout)]
-        return BootStatus(kind, tuple(entries), order, extra[0], extra[1], extra[2],  # type: ignore[arg-type]
-                          tuple(problems))
+            for name in values:
+                try:
+                    values[name] = self._u16(name)
+                except Error as exc:
+                    problems.append(f"{name}: {exc}")
+        return BootStatus(kind, tuple(entries), order, values["BootNext"],
+                          values["BootCurrent"], values["Timeout"], tuple(problems))
 
     # ---- planning changes -----------------------------------------------------------------
     def _change(self, name: str, data: bytes | None,

@@ -433,16 +433,12 @@ def order(ctx: click.Context, kind_name: str, as_json: bool) -> None:
     kind = ctx.obj["order_kind"]
     manager = _manager()
     numbers = manager.order(kind)
-    names = dict((n, manager.find(n, kind)) for n in (numbers or ()))
+    names = {n: manager.find(n, kind, decode=False) for n in (numbers or ())}
     if as_json:
         echo_json({
             "name": kind.order_name,
             "order": list(numbers) if numbers is not None else None,
-            "entries": [{"number": n, "number_hex": format_number(n),
-                         "exists": names[n] is not None,
-                         "label": (names[n].option.description  # type: ignore[union-attr]
-                                   if names[n] is not None and names[n].option is not None
-                                   else None)} for n in (numbers or ())],
+            "entries": [_order_item(n, names[n]) for n in (numbers or ())],
         })
         return
     if numbers is None:
@@ -457,8 +453,18 @@ def order(ctx: click.Context, kind_name: str, as_json: bool) -> None:
             click.echo("  " + entry_line(entry, verbose=False))
 
 
+def _order_item(number: int, entry: BootEntry | None) -> dict[str, Any]:
+    summary = entry.summary if entry is not None else None
+    return {"number": number, "number_hex": format_number(number),
+            "exists": entry is not None,
+            "error": entry.error if entry is not None else None,
+            "label": summary.description if summary is not None else None}
+
+
 def _order_kind() -> OptionKind:
-    kind: OptionKind = click.get_current_context().find_object(dict)["order_kind"]
+    obj = click.get_current_context().find_object(dict)
+    assert obj is not None
+    kind: OptionKind = obj["order_kind"]
     return kind
 
 
