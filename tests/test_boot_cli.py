@@ -213,15 +213,30 @@ def test_backup_then_vars_import_restores(fwupd: Path, tmp_path: Path,
     assert files(fwupd) != before
     doc = json.loads(backup.read_text())
     assert {e["name"] for e in doc["variables"]} == {"Boot0001", "BootOrder"}
-    # the format `efikit vars import` reads: apply it to the store and compare bytes
-    from efikit.vars.json_store import JsonStore
-    store = EfivarfsStore(fwupd)
-    for var in JsonStore.open(backup).variables():
-        store.set(var.name, var.vendor, var.data, var.attributes)
+    # `efikit vars import` restores it byte for byte
+    capsys.readouterr()
+    main(["--vars", str(fwupd), "vars", "import", str(backup)])
     assert files(fwupd) == before
     # a second command may not clobber the first backup
     code, _, err = run(capsys, fwupd, "rm", "1", "--backup", str(backup))
     assert code == 2 and "exists" in err
+
+
+def test_backup_of_edit_on_fd_restores(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    fd = tmp_path / "vars.fd"
+    shutil.copyfile(require_file("/usr/share/OVMF/OVMF_VARS_4M.ms.fd"), fd)
+    assert run(capsys, fd, "add", "-L", "A", "--device-path", LOADER)[0] == 0
+    before = fd.read_bytes()
+    from efikit.vars.edk2 import Edk2Store
+    entries = BootManager(Edk2Store.open(fd)).numbers()
+    backup = tmp_path / "b.json"
+    assert run(capsys, fd, "edit", f"{entries[-1]:04X}", "-L", "B", "--backup", str(backup),
+               "--data", "x")[0] == 0
+    assert fd.read_bytes() != before
+    main(["--vars", str(fd), "vars", "import", str(backup)])
+    restored = BootManager(Edk2Store.open(fd)).option(entries[-1])
+    assert restored.description == "A" and restored.optional_data == b""
 
 
 def test_order_commands(fwupd: Path, capsys: pytest.CaptureFixture[str]) -> None:
