@@ -35,3 +35,22 @@ def test_probe_boots_from_removable_media_path(make_disk, make_varstore, probe_e
     current = probe.number("bootcurrent")
     assert current is not None and current in probe.numbers("bootorder")
     assert not result.timed_out
+
+
+def test_probe_reads_the_stamp_of_an_unstamped_and_a_stamped_copy(  # type: ignore[no-untyped-def]
+    make_disk, make_varstore, probe_efi: Path, tmp_path: Path
+) -> None:
+    """The probe finds the stamp in its own file (unsigned image: WIN_CERT_TYPE_EFI_GUID entry)
+    and reports it next to the slot its file name gives: the two are independent facts."""
+    from efikit.pe.stamp import set_stamp
+    from efikit.pe.stamp_format import make_stamp
+
+    stamped = tmp_path / "stamped.efi"
+    set_stamp(probe_efi, make_stamp("B", {"version": "2.5", "build": "bench 7"}), output=stamped)
+    disk = make_disk({harness.SLOT_A_PATH: stamped, harness.FALLBACK_PATH: stamped})
+    probe = harness.boot(disk, make_varstore()).probe
+    assert probe["stamp"] == "B"
+    assert probe["stamp_version"] == "1.0"
+    assert probe.all("stamp_meta") == ["version=2.5", "build=bench 7"]
+    assert int(probe["file_size"]) == stamped.stat().st_size
+    assert probe["slot"] == "A"  # \EFI\BOOT\BOOTX64.EFI: the name rule's default
