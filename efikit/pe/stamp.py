@@ -42,7 +42,7 @@ from efikit.pe.certtable import (WIN_CERT_HEADER_SIZE, WIN_CERT_REVISION_2_0,
                                  read_cert_table)
 from efikit.pe.layout import PELayout, read_layout
 from efikit.pe.stamp_format import STAMP_GUID_BYTES, Stamp, decode_stamp
-from efikit.pe.signature import parse_authenticode
+from efikit.pe.signature import SPC_INDIRECT_DATA_OID
 
 Container = Literal["pkcs7-certificate", "efi-guid-entry"]
 HashEffect = Literal["unchanged", "padded", "unpadded"]
@@ -140,15 +140,12 @@ def _analyse(f: BinaryIO, name: str) -> _Analysis:
     stamp: Stamp | None = None
     container: Container | None = None
     if pkcs7 is not None:
-        try:
-            parse_authenticode(pkcs7.data)
-        except PEFormatError as exc:
-            raise StampError(f"{name}: WIN_CERTIFICATE {pkcs7.index} at {pkcs7.offset:#x}: "
-                             f"{exc}") from None
+        where = f"{name}: WIN_CERTIFICATE {pkcs7.index} at {pkcs7.offset:#x}"
         try:
             view = parse_signed_data(pkcs7.data)
+            _check_authenticode(view.der)
         except StampError as exc:
-            raise StampError(f"{name}: WIN_CERTIFICATE {pkcs7.index}: {exc}") from None
+            raise StampError(f"{where}: {exc}") from None
         stamps = view.stamp_indexes()
         if stamps:
             stamp = stamp_from_certificate(view.certificates[stamps[0]])
@@ -160,6 +157,32 @@ def _analyse(f: BinaryIO, name: str) -> _Analysis:
         container = "efi-guid-entry"
     return _Analysis(layout, location, entries, table, pkcs7, view, guid_entries, stamp,
                      container)
+
+
+def _check_authenticode(der: bytes) -> None:
+    """Refuse a PKCS#7 that is not a complete Authenticode SignedData (asn1crypto parses every
+    signer and certificate). Lighter than ``signature.parse_authenticode``, which also matches
+    signers to certificates by name: stamping must cost far less than copying the image."""
+    from asn1crypto import cms  # noqa: PLC0415
+
+    try:
+        signed = cms.ContentInfo.load(der, strict=True)["content"]
+        content_type = signed["encap_content_info"]["content_type"].dotted
+        if content_type != SPC_INDIRECT_DATA_OID:
+            raise StampError(f"signed content type is {content_type}, not SpcIndirectDataContent")
+        if len(signed["signer_infos"]) == 0:
+            raise StampError("PKCS#7 signature has no signer")
+        for signer in signed["signer_infos"]:
+            signer["sid"].chosen
+            signer["digest_algorithm"]["algorithm"].dotted
+            signer["signature"].contents
+        for certificate in signed["certificates"] or []:
+            certificate.chosen["tbs_certificate"]["serial_number"].native
+    except StampError:
+        raise
+    except Exception as exc:  # asn1crypto decodes lazily and raises many types on garbage
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StampError(f"malformed PKCS#7 signature: {reason}") from None
 
 
 def read_stamp(path: str | os.PathLike[str]) -> Stamp | None:
@@ -363,7 +386,7 @@ def _apply(fd: int, edit: _Edit, durable: bool) -> None:
     if edit.checksum_new != edit.checksum_old:
         os.pwrite(fd, struct.pack("<I", edit.checksum_new), edit.checksum_offset)
     if durable:
-        os.fsync(fd)
+        os.fdatasync(fd)  # data and file size; mtime alone need not be durable
 
 
 def _hash_effect(a: _Analysis, edit: _Edit) -> HashEffect:

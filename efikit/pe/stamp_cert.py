@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from efikit.errors import StampError
 from efikit.pe.stamp_format import STAMP_OID, Stamp, decode_stamp, encode_stamp
@@ -182,42 +183,46 @@ def _oid_der(dotted: str) -> bytes:
 STAMP_OID_DER = _oid_der(STAMP_OID)
 
 
-def build_stamp_certificate(stamp: Stamp, filler: int = 0) -> bytes:
-    """DER of the self-issued container certificate carrying ``stamp`` (+ ``filler`` zeros)."""
-    from asn1crypto import core, keys, x509  # noqa: PLC0415  (heavy import, only when stamping)
+@lru_cache(maxsize=1)
+def _template() -> tuple[bytes, bytes, bytes, bytes, bytes]:
+    """The fixed parts of every stamp certificate, DER-encoded once with asn1crypto:
+    (signature algorithm, name, validity, subject public key info, signature value)."""
+    from asn1crypto import algos, core, keys, x509  # noqa: PLC0415  (heavy: only when stamping)
 
+    algorithm = algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa",
+                                             "parameters": core.Null()})
+    validity = x509.Validity({
+        "not_before": x509.Time({"utc_time": datetime(2000, 1, 1, tzinfo=timezone.utc)}),
+        "not_after": x509.Time({"general_time": datetime(9999, 12, 31, 23, 59, 59,
+                                                          tzinfo=timezone.utc)}),
+    })
+    spki = keys.PublicKeyInfo({
+        "algorithm": {"algorithm": "rsa", "parameters": core.Null()},
+        "public_key": keys.RSAPublicKey({"modulus": _fake_modulus(), "public_exponent": 65537}),
+    })
+    signature = core.OctetBitString(bytes(256))
+    return (algorithm.dump(), x509.Name.build(STAMP_SUBJECT).dump(), validity.dump(),
+            spki.dump(), signature.dump())
+
+
+def build_stamp_certificate(stamp: Stamp, filler: int = 0) -> bytes:
+    """DER of the self-issued container certificate carrying ``stamp`` (+ ``filler`` zeros).
+
+    The fixed parts come from asn1crypto (``_template``); the two variable ones -- serial
+    number and the stamp extension -- are assembled here, because building a certificate
+    with asn1crypto takes milliseconds and stamping must cost far less than copying the file.
+    """
+    algorithm, name, validity, spki, signature = _template()
     payload = encode_stamp(stamp) + bytes(filler)
-    name = x509.Name.build(STAMP_SUBJECT)
     serial = int.from_bytes(hashlib.sha256(payload).digest()[:15], "big") | 1
-    algorithm = {"algorithm": "sha256_rsa", "parameters": core.Null()}
-    tbs = x509.TbsCertificate({
-        "version": "v3",
-        "serial_number": serial,
-        "signature": algorithm,
-        "issuer": name,
-        "validity": {
-            "not_before": x509.Time({"utc_time": datetime(2000, 1, 1, tzinfo=timezone.utc)}),
-            "not_after": x509.Time({"general_time": datetime(9999, 12, 31, 23, 59, 59,
-                                                              tzinfo=timezone.utc)}),
-        },
-        "subject": name,
-        "subject_public_key_info": keys.PublicKeyInfo({
-            "algorithm": {"algorithm": "rsa", "parameters": core.Null()},
-            "public_key": keys.RSAPublicKey({"modulus": _fake_modulus(),
-                                             "public_exponent": 65537}),
-        }),
-        "extensions": [x509.Extension({
-            "extn_id": STAMP_OID,
-            "critical": False,
-            "extn_value": core.OctetString(payload).dump(),
-        })],
-    })
-    certificate = x509.Certificate({
-        "tbs_certificate": tbs,
-        "signature_algorithm": algorithm,
-        "signature_value": bytes(256),
-    })
-    return bytes(certificate.dump(force=True))
+    serial_der = _wrap(0x02, serial.to_bytes(serial.bit_length() // 8 + 1, "big"))
+    # Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE (omitted), extnValue }
+    extension = _wrap(0x30, STAMP_OID_DER + _wrap(0x04, _wrap(0x04, payload)))
+    extensions = _wrap(0xA3, _wrap(0x30, extension))
+    version = bytes.fromhex("a003020102")  # [0] INTEGER 2 (v3)
+    tbs = _wrap(0x30, version + serial_der + algorithm + name + validity + name + spki
+                + extensions)
+    return _wrap(0x30, tbs + algorithm + signature)
 
 
 def is_stamp_certificate(der: bytes) -> bool:
@@ -227,24 +232,33 @@ def is_stamp_certificate(der: bytes) -> bool:
 
 def stamp_from_certificate(der: bytes) -> Stamp:
     """The stamp inside a stamp certificate (StampError when it is malformed)."""
-    from asn1crypto import core, x509  # noqa: PLC0415
-
-    try:
-        certificate = x509.Certificate.load(der)
-        extensions = certificate["tbs_certificate"]["extensions"]
-        raw = None
-        for extension in extensions or []:
-            if extension["extn_id"].dotted == STAMP_OID:
-                raw = core.OctetString.load(extension["extn_value"].contents).native
-                break
-    except StampError:
-        raise
-    except Exception as exc:  # asn1crypto raises many types on garbage
-        raise StampError(f"the stamp certificate does not parse: {exc}") from None
+    certificate = _tlv(der, 0, len(der), "stamp certificate")
+    parts = _children(der, certificate, "stamp certificate")
+    if certificate.tag != 0x30 or len(parts) != 3 or parts[0].tag != 0x30:
+        raise StampError("the stamp certificate is not a Certificate SEQUENCE")
+    fields = _children(der, parts[0], "stamp certificate field")
+    if not fields or fields[-1].tag != 0xA3:
+        raise StampError("the stamp certificate has no extensions")
+    wrapper = _children(der, fields[-1], "stamp certificate extensions")
+    if len(wrapper) != 1:
+        raise StampError("the stamp certificate's extensions are malformed")
+    extensions = wrapper[0]
+    raw = None
+    for extension in _children(der, extensions, "stamp certificate extension"):
+        items = _children(der, extension, "stamp certificate extension field")
+        if items and der[items[0].start:items[0].end] == STAMP_OID_DER:
+            value = items[-1]
+            if value.tag != 0x04:
+                raise StampError("the stamp extension value is not an OCTET STRING")
+            inner = _children(der, value, "stamp extension value")
+            if len(inner) != 1 or inner[0].tag != 0x04:
+                raise StampError("the stamp extension does not hold one OCTET STRING")
+            raw = der[inner[0].content_start:inner[0].end]
+            break
     if raw is None:
         raise StampError("the stamp certificate has no stamp extension")
-    stamp, length = decode_stamp(bytes(raw))
-    if len(raw) - length > MAX_FILLER or bytes(raw[length:]).strip(b"\x00"):
+    stamp, length = decode_stamp(raw)
+    if len(raw) - length > MAX_FILLER or raw[length:].strip(b"\x00"):
         raise StampError("the stamp certificate has unexpected bytes after the stamp")
     return stamp
 
