@@ -495,7 +495,7 @@ def _parse_uart_baud(args: TextArgs) -> int:
     raw = args.text(0)
     if raw.upper() == "DEFAULT":
         return 0  # UEFI: 0 = the device's default (edk2 would store 115200)
-    if raw.startswith("-") and raw[1:].isdigit():
+    if raw.startswith("-") and raw[1:].isascii() and raw[1:].isdigit():
         value = int(raw)  # edk2 prints bauds above INT64_MAX as negative numbers
         if value >= -(1 << 63):
             return value + (1 << 64)

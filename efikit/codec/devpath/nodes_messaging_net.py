@@ -113,7 +113,8 @@ def _parse_mac(args: TextArgs) -> Node:
 
 # ---- IP addresses in text ----------------------------------------------------------------
 
-_IPV4_TEXT = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?(?::(\d{1,5}))?$")
+_OCTETS = r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})"
+_IPV4_TEXT = re.compile(rf"^{_OCTETS}(?:/([0-9]{{1,2}}))?(?::([0-9]{{1,5}}))?$")
 
 
 def parse_ipv4(args: TextArgs, index: int, what: str) -> tuple[IPv4Address, int | None]:
@@ -140,7 +141,7 @@ def parse_ipv6(args: TextArgs, index: int, what: str) -> tuple[IPv6Address, int 
     if raw.startswith("["):
         close = raw.find("]")
         rest = raw[close + 1:] if close > 0 else ""
-        if close < 0 or (rest and not re.fullmatch(r":\d{1,5}", rest)):
+        if close < 0 or (rest and not re.fullmatch(r":[0-9]{1,5}", rest)):
             raise args.fail(index, f"{what} as an IPv6 address, optionally [addr]:port")
         port = int(rest[1:]) if rest else None
         raw = raw[1:close]
@@ -228,7 +229,7 @@ class IPv4Node(Node):
         return text + ")"
 
 
-_EFIVAR_IPV4_HALF = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?::(\d{1,5}))?$")
+_EFIVAR_IPV4_HALF = re.compile(rf"^{_OCTETS}(?::([0-9]{{1,5}}))?$")
 
 
 def _efivar_ipv4_half(text: str) -> tuple[IPv4Address, int] | None:
@@ -248,9 +249,9 @@ def _parse_efivar_ipv4(args: TextArgs) -> Node:
     joined = args.text(0)
     splits = []
     for cut in range(1, len(joined)):
-        local, remote = _efivar_ipv4_half(joined[:cut]), _efivar_ipv4_half(joined[cut:])
-        if local is not None and remote is not None:
-            splits.append((local, remote))
+        first, second = _efivar_ipv4_half(joined[:cut]), _efivar_ipv4_half(joined[cut:])
+        if first is not None and second is not None:
+            splits.append((first, second))
     if len(splits) != 1:
         raise args.fail(0, "an IPv4 address (efibootmgr's run-together "
                            "local+remote form is ambiguous here)")
@@ -335,7 +336,7 @@ class IPv6Node(Node):
         return text + ")"
 
 
-_EFIVAR_IPV6 = re.compile(r"^\[([0-9A-Fa-f:]*)\](?::\d*)?<->\[([0-9A-Fa-f:]*)\](?::\d*)?$")
+_EFIVAR_IPV6 = re.compile(r"^\[([0-9A-Fa-f:]*)\](?::[0-9]*)?<->\[([0-9A-Fa-f:]*)\](?::[0-9]*)?$")
 
 
 def _efivar_ipv6_address(text: str) -> IPv6Address | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from efikit.errors import EncodeError
 
@@ -87,11 +87,12 @@ class DebugPortNode(VendorNode):
     KEYWORD: ClassVar[str] = "DebugPort"
 
 
-GUID_ONLY_NODES: tuple[type[VendorNode], ...] = (PcAnsiNode, Vt100Node, Vt100PlusNode,
-                                                  VtUtf8Node, DebugPortNode)
+# (Typed as factories: mypy does not see that these subclasses fix the inherited fields.)
+GUID_ONLY_NODES: tuple[Callable[[], VendorNode], ...] = (PcAnsiNode, Vt100Node, Vt100PlusNode,
+                                                         VtUtf8Node, DebugPortNode)
 
 
-def _register_guid_only(cls: type[VendorNode]) -> None:
+def _register_guid_only(cls: Callable[[], VendorNode]) -> None:
     def decode(data: bytes) -> Node:
         if data:
             raise NodeLayoutError
@@ -134,7 +135,7 @@ class UartFlowControlNode(VendorNode):
 def _decode_uart_flow_control(data: bytes) -> Node:
     if len(data) != 4:
         raise NodeLayoutError
-    return UartFlowControlNode(struct.unpack("<I", data)[0])
+    return UartFlowControlNode(flow_control_map=struct.unpack("<I", data)[0])
 
 
 MESSAGING_VENDOR_DECODERS[UART_FLOW_CONTROL_GUID] = _decode_uart_flow_control
@@ -144,7 +145,8 @@ MESSAGING_VENDOR_DECODERS[UART_FLOW_CONTROL_GUID] = _decode_uart_flow_control
 def _parse_uart_flow_control(args: TextArgs) -> Node:
     args.at_most(1)
     # edk2 stores 0 for a number; efikit takes the number (efibootmgr prints values > 2 so).
-    return UartFlowControlNode(args.choice(0, UART_FLOW_CONTROL_NAMES, 32, name="flow control"))
+    return UartFlowControlNode(
+        flow_control_map=args.choice(0, UART_FLOW_CONTROL_NAMES, 32, name="flow control"))
 
 
 # ---- SAS topology (shared by SAS and SasEx) ----------------------------------------------
@@ -202,7 +204,8 @@ def parse_topology(args: TextArgs, index: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class SasNode(VendorNode):
-    """SAS(Address,Lun,RTP,SASSATA,Location,Connect,DriveBay,Reserved): a VenMsg."""
+    """SAS(Address,Lun,RTP,SASSATA,Location,Connect,DriveBay,Reserved): a VenMsg.
+    Construct with keyword arguments (type checkers see the inherited vendor fields)."""
 
     vendor_type: int = _fixed(TYPE_MESSAGING)
     guid: uuid.UUID = _fixed(SAS_GUID)
@@ -227,7 +230,8 @@ def _decode_sas(data: bytes) -> Node:
     if len(data) != SasNode._LAYOUT.size:
         raise NodeLayoutError
     reserved, address, lun, topology, port = SasNode._LAYOUT.unpack(data)
-    return SasNode(address, lun, port, topology, reserved)
+    return SasNode(sas_address=address, lun=lun, relative_target_port=port,
+                   device_topology=topology, reserved=reserved)
 
 
 MESSAGING_VENDOR_DECODERS[SAS_GUID] = _decode_sas
@@ -236,9 +240,11 @@ MESSAGING_VENDOR_DECODERS[SAS_GUID] = _decode_sas
 @keyword("SAS")
 def _parse_sas(args: TextArgs) -> Node:
     args.at_most(8)
-    return SasNode(args.uint(0, 64, name="SAS address"), args.uint(1, 64, name="LUN"),
-                   args.uint(2, 16, name="relative target port"), parse_topology(args, 3),
-                   args.uint(7, 32, name="reserved"))
+    return SasNode(sas_address=args.uint(0, 64, name="SAS address"),
+                   lun=args.uint(1, 64, name="LUN"),
+                   relative_target_port=args.uint(2, 16, name="relative target port"),
+                   device_topology=parse_topology(args, 3),
+                   reserved=args.uint(7, 32, name="reserved"))
 
 
 # ---- SasEx (subtype 0x16) ----------------------------------------------------------------
