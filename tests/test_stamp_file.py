@@ -14,7 +14,7 @@ from efikit.pe.certtable import (WIN_CERT_TYPE_EFI_GUID, WIN_CERT_TYPE_PKCS_SIGN
 from efikit.pe.checksum import compute_checksum_path
 from efikit.pe.layout import read_layout_path
 from efikit.pe.signature import parse_authenticode
-from efikit.pe.stamp import clear_stamp, read_stamp, set_stamp, slot_mismatch
+from efikit.pe.stamp import clear_stamp, inspect_stamp, read_stamp, set_stamp, slot_mismatch
 from efikit.pe.stamp_cert import is_stamp_certificate, parse_signed_data
 from efikit.pe.stamp_format import MAGIC, make_stamp
 from test_stamp_support import (SIGNED_FIXTURES, UNSIGNED_ALIGNED, UNSIGNED_UNALIGNED,
@@ -176,7 +176,8 @@ def test_output_leaves_source_untouched(tmp_path: Path) -> None:
 def test_slot_mismatch_warning() -> None:
     assert slot_mismatch("/esp/EFI/metropolis/boot-b.efi", make_stamp("A")) is not None
     assert slot_mismatch("/esp/EFI/metropolis/BOOT-B.EFI", make_stamp("B")) is None
-    assert slot_mismatch("/esp/EFI/BOOT/BOOTX64.EFI", make_stamp("B")) is None
+    assert slot_mismatch("/esp/EFI/BOOT/BOOTX64.EFI", make_stamp("A")) is None
+    assert "by default" in (slot_mismatch("/esp/EFI/BOOT/BOOTX64.EFI", make_stamp("B")) or "")
     assert slot_mismatch("boot-a.efi", None) is None
 
 
@@ -277,3 +278,15 @@ def test_not_a_pe(tmp_path: Path) -> None:
     path.write_bytes(b"hello" * 30)
     with pytest.raises(StampError, match="MZ"):
         set_stamp(path, STAMP_B)
+
+
+def test_inspect_stamp_never_raises(tmp_path: Path) -> None:
+    path = work_copy(SIGNED_FIXTURES[0], tmp_path, "boot-b.efi")
+    assert inspect_stamp(path).stamp is None
+    set_stamp(path, make_stamp("A"))
+    report = inspect_stamp(path)
+    assert report.stamp == make_stamp("A") and report.error is None
+    assert report.name_warning is not None and "boots slot B" in report.name_warning
+    _unknown_major_stamp(path)
+    report = inspect_stamp(path)
+    assert report.stamp is None and report.error is not None and "major version" in report.error

@@ -198,16 +198,36 @@ def read_stamp(path: str | os.PathLike[str]) -> Stamp | None:
 def slot_mismatch(path: str | os.PathLike[str], stamp: Stamp | None) -> str | None:
     """A warning when the stamp's slot disagrees with the slot the file name gives, else None.
 
-    A name without a slot suffix (slot A by default) never disagrees: only ``boot-a.efi`` /
-    ``boot-b.efi`` names are a claim about the slot.
+    A name without a slot suffix gives slot A by default (the seed's rule; the fallback copy
+    ``\\EFI\\BOOT\\BOOTX64.EFI`` always boots A), so a stamp B there disagrees too.
     """
     if stamp is None:
         return None
     by_name = slot_from_file_name(os.fspath(path))
-    if by_name.default or by_name.slot == stamp.slot:
+    if by_name.slot == stamp.slot:
         return None
+    how = " by default (no boot-a/boot-b suffix)" if by_name.default else ""
     return (f"the stamp says slot {stamp.slot} but the file name {by_name.file_name!r} "
-            f"boots slot {by_name.slot}")
+            f"boots slot {by_name.slot}{how}")
+
+
+@dataclass(frozen=True)
+class StampReport:
+    """What ``efikit pe inspect`` shows about a stamp: the stamp, or why it cannot be read,
+    and the warning when it disagrees with the file name."""
+
+    stamp: Stamp | None
+    error: str | None
+    name_warning: str | None
+
+
+def inspect_stamp(path: str | os.PathLike[str]) -> StampReport:
+    """``read_stamp`` + ``slot_mismatch`` for an inspector: never raises StampError."""
+    try:
+        stamp = read_stamp(path)
+    except StampError as exc:
+        return StampReport(None, str(exc), None)
+    return StampReport(stamp, None, slot_mismatch(path, stamp))
 
 
 # --- planning ------------------------------------------------------------------------------------
@@ -474,5 +494,5 @@ def clear_stamp(path: str | os.PathLike[str], output: str | os.PathLike[str] | N
     return _run(path, None, output, dry_run, durable)
 
 
-__all__ = ["StampResult", "UNSIGNED_WARNING", "clear_stamp", "read_stamp", "set_stamp",
-           "slot_mismatch"]
+__all__ = ["StampReport", "StampResult", "UNSIGNED_WARNING", "clear_stamp", "inspect_stamp",
+           "read_stamp", "set_stamp", "slot_mismatch"]
