@@ -100,7 +100,7 @@ def test_unreadable_variable_reported() -> None:
     assert "EIO" in (status.entries[1].error or "")
     manager = BootManager(store)
     plan = manager.plan_delete(1)
-    assert plan.changes[0].unreadable and plan.overwritten() == [var("BootOrder",
+    assert plan.changes[-1].unreadable and plan.overwritten() == [var("BootOrder",
                                                                      order_bytes(1, 0, 3))]
     manager.apply(plan)
     assert "Boot0001" not in {k.name for k in store.list()} and manager.numbers() == [0, 3]
@@ -223,7 +223,10 @@ def test_delete_removes_from_order_and_boot_next() -> None:
     store = three()
     store.set("BootNext", G, order_bytes(1))
     manager = BootManager(store)
-    manager.apply(manager.plan_delete(1))
+    plan = manager.plan_delete(1)
+    assert [(c.name, c.action) for c in plan.changes] == [
+        ("BootOrder", "update"), ("BootNext", "delete"), ("Boot0001", "delete")]
+    manager.apply(plan)
     assert manager.numbers() == [0, 3]
     assert manager.order() == (0, 3)
     assert manager.boot_next() is None
@@ -330,8 +333,9 @@ def test_describe() -> None:
     assert "create Boot0002 (nv,bs,rt): * new\t" in text
     assert "'hi'" in text
     assert "0001,0000,0003" in text and "0001,0000,0003,0002" in text
-    text = "\n".join(manager.plan_delete(1).describe())
-    assert text.startswith("delete Boot0001: * one")
+    lines = manager.plan_delete(1).describe()
+    assert lines[0] == "update BootOrder:"  # references are dropped before the entry
+    assert lines[-1].startswith("delete Boot0001: * one")
 
 
 def test_apply_is_one_batch() -> None:

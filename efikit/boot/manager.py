@@ -291,8 +291,9 @@ class BootManager:
         BootNext if it points there."""
         _check_writable(kind)
         found = self.entry(number, kind)
-        changes = [Change(found.name, self.vendor, found.variable, None,
-                          unreadable=found.variable is None)]
+        # references go first: on efivarfs (no cross-variable atomicity) a crash in between
+        # leaves an unreferenced entry, never a BootOrder/BootNext pointing at nothing
+        changes: list[Change] = []
         if kind.order_name:
             try:
                 order = list(self.order(kind) or ())
@@ -307,6 +308,8 @@ class BootManager:
                 nxt = None
             if nxt == number:
                 changes.append(self._change("BootNext", None))
+        changes.append(Change(found.name, self.vendor, found.variable, None,
+                              unreadable=found.variable is None))
         return Plan(tuple(changes))
 
     # order lists
