@@ -357,6 +357,8 @@ def test_mac_address_longer_than_32_bytes_is_refused() -> None:
     ("IPv6(::1,TCP,Static,::1,0x100)", "0x100"),
     ("MAC(zz,0x1)", "zz"),
     ("MAC(,0x1)", ",0x1"),
+    ("MAC(001122334455,0x6)", "001122334455"),
+    ("MAC(0011223344,0x1)", "0011223344"),
     ("Bluetooth(0011)", "0011"),
     ("Wi-Fi(" + "x" * 33 + ")", "x" * 33),
     ("Uart(115200,8,Q,1)", "Q,"),

@@ -106,8 +106,10 @@ def _parse_mac(args: TextArgs) -> Node:
     args.at_most(2)
     if_type = args.uint(1, 8, name="IfType")
     address = _parse_hex_address(args, 0, MAC_ADDRESS_SIZE, "MAC address")
-    if not address:
-        raise args.fail(0, "a MAC address in hex (525400123456)")
+    # edk2 silently zeroes an address of the wrong size; efikit wants 6 bytes (Ethernet,
+    # IfType 0 or 1) or all 32.
+    if len(address) != MAC_ADDRESS_SIZE and (if_type > 1 or len(address) != 6):
+        raise args.fail(0, "a MAC address of 12 hex digits (IfType 0 or 1) or 64 hex digits")
     return MacAddressNode(address, if_type)
 
 
