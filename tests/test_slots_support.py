@@ -40,13 +40,14 @@ def make_store(kind: str, tmp: Path) -> VariableStore:
     if kind == "memory":
         return MemoryStore()
     directory = tmp / "efivars"
-    directory.mkdir()
+    directory.mkdir(parents=True)
     return EfivarfsStore(directory)
 
 
 def make_esp(tmp: Path, a: bytes | None = None, b: bytes | None = None,
              fallback: bool = True) -> DirectoryEsp:
     root = tmp / "esp"
+    tmp.mkdir(parents=True, exist_ok=True)
     (root / "EFI" / "metropolis").mkdir(parents=True)
     (root / "EFI" / "BOOT").mkdir(parents=True)
     a = LOADER_A.read_bytes() if a is None else a
