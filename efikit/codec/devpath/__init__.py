@@ -9,13 +9,15 @@ from .nodes_bbs import BbsNode
 from .nodes_hardware import BmcNode, ControllerNode, MemoryMappedNode, PcCardNode, PciNode
 from .nodes_media import (CdromNode, FilePathNode, FvFileNode, FvNode, HardDriveNode,
                           MediaProtocolNode, RamDiskNode, RelativeOffsetNode)
-from . import nodes_messaging, nodes_messaging_net, nodes_messaging_vendor  # noqa: F401
+from . import nodes_messaging, nodes_messaging_net, nodes_messaging_usb  # noqa: F401
+from . import nodes_messaging_vendor, nodes_messaging_wireless  # noqa: F401
 from .nodes_messaging import (AtaNode, EmmcNode, FibreChannelExNode, FibreChannelNode, I1394Node,
                               I2ONode, InfiniBandNode, LogicalUnitNode, NvmeNode, SataNode,
-                              ScsiNode, SdNode, UartNode, UfsNode, UsbClassNode, UsbNode,
-                              UsbWwidNode)
-from .nodes_messaging_net import (BluetoothLENode, BluetoothNode, DnsNode, IPv4Node, IPv6Node,
-                                  IScsiNode, MacAddressNode, UriNode, VlanNode, WiFiNode)
+                              ScsiNode, SdNode, UartNode, UfsNode)
+from .nodes_messaging_net import (DnsNode, IPv4Node, IPv6Node, IScsiNode, MacAddressNode, UriNode,
+                                  VlanNode)
+from .nodes_messaging_usb import UsbClassNode, UsbNode, UsbWwidNode
+from .nodes_messaging_wireless import BluetoothLENode, BluetoothNode, WiFiNode
 from .nodes_messaging_vendor import (DebugPortNode, PcAnsiNode, SasExNode, SasNode,
                                      UartFlowControlNode, Vt100Node, Vt100PlusNode, VtUtf8Node)
 from .path import DevicePath

@@ -1,5 +1,5 @@
 """Messaging device-path nodes (type 0x03) for networks: MAC, IPv4, IPv6, VLAN, iSCSI, URI,
-DNS, Bluetooth, Bluetooth LE, Wi-Fi.
+DNS (Bluetooth and Wi-Fi are in nodes_messaging_wireless).
 
 Strings in these nodes (URI, SSID, iSCSI target name) are byte strings that are ASCII in
 practice; efikit maps bytes to characters one to one (latin-1) so any byte survives.
@@ -25,21 +25,21 @@ PROTOCOL_UDP = 17
 PROTOCOL_NAMES = {"TCP": PROTOCOL_TCP, "UDP": PROTOCOL_UDP}
 
 
-def _latin1(text: str, what: str) -> bytes:
+def latin1_bytes(text: str, what: str) -> bytes:
     try:
         return text.encode("latin-1")
     except UnicodeEncodeError as exc:
         raise EncodeError(f"{what}: character {exc.start} is not a single byte") from None
 
 
-def _parse_latin1(args: TextArgs, index: int, text: str, what: str) -> bytes:
+def parse_latin1(args: TextArgs, index: int, text: str, what: str) -> bytes:
     try:
         return text.encode("latin-1")
     except UnicodeEncodeError:
         raise args.fail(index, f"{what} of single-byte characters") from None
 
 
-def _upto_nul(text: str) -> str:
+def upto_nul(text: str) -> str:
     """What edk2's %a prints of a string: everything before the first NUL."""
     return text.split("\x00", 1)[0]
 
@@ -93,7 +93,7 @@ class MacAddressNode(Node):
         return f"MAC({self.mac.hex().upper()},{hex_text(self.if_type)})"
 
 
-def _parse_hex_address(args: TextArgs, index: int, size: int, what: str) -> bytes:
+def parse_hex_address(args: TextArgs, index: int, size: int, what: str) -> bytes:
     """Hex digits, optionally grouped by ':' or '-' (52:54:00:12:34:56), at most ``size`` bytes."""
     raw = args.text(index).replace(":", "").replace("-", "")
     if len(raw) % 2 or len(raw) > 2 * size or not all(c in "0123456789abcdefABCDEF" for c in raw):
@@ -105,7 +105,7 @@ def _parse_hex_address(args: TextArgs, index: int, size: int, what: str) -> byte
 def _parse_mac(args: TextArgs) -> Node:
     args.at_most(2)
     if_type = args.uint(1, 8, name="IfType")
-    address = _parse_hex_address(args, 0, MAC_ADDRESS_SIZE, "MAC address")
+    address = parse_hex_address(args, 0, MAC_ADDRESS_SIZE, "MAC address")
     # edk2 silently zeroes an address of the wrong size; efikit wants 6 bytes (Ethernet,
     # IfType 0 or 1) or all 32.
     if len(address) != MAC_ADDRESS_SIZE and (if_type > 1 or len(address) != 6):
@@ -453,7 +453,7 @@ class IScsiNode(Node):
                                    self.lun.to_bytes(8, "big"), self.portal_group_tag)
         except (struct.error, OverflowError) as exc:
             raise _pack_error("IScsiNode", exc) from None
-        return head + _latin1(self.target_name, "iSCSI target name") + b"\0"
+        return head + latin1_bytes(self.target_name, "iSCSI target name") + b"\0"
 
     @classmethod
     def from_payload(cls, payload: bytes, offset: int) -> Node:
@@ -468,7 +468,7 @@ class IScsiNode(Node):
         header = "CRC32C" if self.header_digest_crc32c else "None"
         data = "CRC32C" if self.data_digest_crc32c else "None"
         protocol = "TCP" if self.network_protocol == 0 else "reserved"
-        return (f"iSCSI({_upto_nul(self.target_name)},{hex_text(self.portal_group_tag)},"
+        return (f"iSCSI({upto_nul(self.target_name)},{hex_text(self.portal_group_tag)},"
                 f"0x{self.lun:016X},{header},{data},{self.authentication},{protocol})")
 
 
@@ -476,7 +476,7 @@ class IScsiNode(Node):
 def _parse_iscsi(args: TextArgs) -> Node:
     args.at_most(7)
     name = args.text(0)
-    _parse_latin1(args, 0, name, "a target name")
+    parse_latin1(args, 0, name, "a target name")
     digests = {"None": 0, "CRC32C": 1, "CRC32": 1}  # CRC32: efibootmgr's spelling
     login = (args.choice(3, digests, 1, name="header digest") * ISCSI_HEADER_DIGEST_CRC32C
              | args.choice(4, digests, 1, name="data digest") * ISCSI_DATA_DIGEST_CRC32C)
@@ -502,20 +502,20 @@ class UriNode(Node):
     uri: str = ""
 
     def payload(self) -> bytes:
-        return _latin1(self.uri, "URI")
+        return latin1_bytes(self.uri, "URI")
 
     @classmethod
     def from_payload(cls, payload: bytes, offset: int) -> Node:
         return cls(bytes(payload).decode("latin-1"))
 
     def to_text(self, display_only: bool = False) -> str:
-        return f"Uri({_upto_nul(self.uri)})"
+        return f"Uri({upto_nul(self.uri)})"
 
 
 @keyword("Uri")
 def _parse_uri(args: TextArgs) -> Node:
     # The whole text between the parentheses: a URI may hold ',' (edk2 stops at the first).
-    _parse_latin1(args, 0, args.inner, "a URI")
+    parse_latin1(args, 0, args.inner, "a URI")
     return UriNode(args.inner)
 
 
@@ -582,125 +582,3 @@ def _parse_dns(args: TextArgs) -> Node:
         if addresses[-1].version != addresses[0].version:
             raise args.fail(index, "servers of one family (all IPv4 or all IPv6)")
     return DnsNode.of(*addresses)
-
-
-# ---- Bluetooth, Wi-Fi --------------------------------------------------------------------
-
-BD_ADDR_SIZE = 6
-
-
-def _check_bd_addr(address: bytes) -> None:
-    if len(address) != BD_ADDR_SIZE:
-        raise EncodeError(f"a Bluetooth address has 6 bytes, not {len(address)}")
-
-
-@register_node
-@dataclass(frozen=True, slots=True)
-class BluetoothNode(Node):
-    """Bluetooth(BD_ADDR): 6 bytes, printed in stored order."""
-
-    TYPE: ClassVar[int] = TYPE_MESSAGING
-    SUBTYPE: ClassVar[int] = 0x1B
-
-    address: bytes
-
-    def payload(self) -> bytes:
-        _check_bd_addr(self.address)
-        return bytes(self.address)
-
-    @classmethod
-    def from_payload(cls, payload: bytes, offset: int) -> Node:
-        if len(payload) != BD_ADDR_SIZE:
-            raise NodeLayoutError
-        return cls(bytes(payload))
-
-    def to_text(self, display_only: bool = False) -> str:
-        return f"Bluetooth({self.address.hex().upper()})"
-
-
-def _parse_bd_addr(args: TextArgs, index: int) -> bytes:
-    address = _parse_hex_address(args, index, BD_ADDR_SIZE, "Bluetooth address")
-    if len(address) != BD_ADDR_SIZE:
-        raise args.fail(index, "Bluetooth address as 12 hex digits")
-    return address
-
-
-@keyword("Bluetooth")
-def _parse_bluetooth(args: TextArgs) -> Node:
-    args.at_most(1)
-    return BluetoothNode(_parse_bd_addr(args, 0))
-
-
-@register_node
-@dataclass(frozen=True, slots=True)
-class BluetoothLENode(Node):
-    """BluetoothLE(BD_ADDR,AddressType): type 0 public, 1 random."""
-
-    TYPE: ClassVar[int] = TYPE_MESSAGING
-    SUBTYPE: ClassVar[int] = 0x1E
-
-    address: bytes
-    address_type: int = 0
-
-    def payload(self) -> bytes:
-        _check_bd_addr(self.address)
-        if not 0 <= self.address_type <= 0xFF:
-            raise EncodeError("BluetoothLE address type must fit in one byte")
-        return bytes(self.address) + bytes((self.address_type,))
-
-    @classmethod
-    def from_payload(cls, payload: bytes, offset: int) -> Node:
-        if len(payload) != BD_ADDR_SIZE + 1:
-            raise NodeLayoutError
-        return cls(bytes(payload[:BD_ADDR_SIZE]), payload[BD_ADDR_SIZE])
-
-    def to_text(self, display_only: bool = False) -> str:
-        return f"BluetoothLE({self.address.hex().upper()},0x{self.address_type:02X})"
-
-
-@keyword("BluetoothLE")
-def _parse_bluetooth_le(args: TextArgs) -> Node:
-    args.at_most(2)
-    return BluetoothLENode(_parse_bd_addr(args, 0), args.uint(1, 8, name="address type"))
-
-
-SSID_SIZE = 32
-_EFIVAR_SSID = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){31}$")
-
-
-@register_node
-@dataclass(frozen=True, slots=True)
-class WiFiNode(Node):
-    """Wi-Fi(SSID): up to 32 bytes, NUL-padded in the node."""
-
-    TYPE: ClassVar[int] = TYPE_MESSAGING
-    SUBTYPE: ClassVar[int] = 0x1C
-
-    ssid: str = ""
-
-    def payload(self) -> bytes:
-        data = _latin1(self.ssid, "Wi-Fi SSID")
-        if len(data) > SSID_SIZE:
-            raise EncodeError(f"Wi-Fi SSID of {len(data)} bytes; at most 32 fit")
-        return data.ljust(SSID_SIZE, b"\0")
-
-    @classmethod
-    def from_payload(cls, payload: bytes, offset: int) -> Node:
-        if len(payload) != SSID_SIZE:
-            raise NodeLayoutError
-        return cls(bytes(payload).rstrip(b"\0").decode("latin-1"))
-
-    def to_text(self, display_only: bool = False) -> str:
-        return f"Wi-Fi({_upto_nul(self.ssid)})"
-
-
-@keyword("Wi-Fi")
-def _parse_wifi(args: TextArgs) -> Node:
-    if _EFIVAR_SSID.match(args.inner):
-        # efibootmgr 17 prints all 32 bytes as hex pairs joined by ':' (no SSID is that long).
-        return WiFiNode(bytes.fromhex(args.inner.replace(":", "")).rstrip(b"\0").decode("latin-1"))
-    # The whole text between the parentheses: an SSID may hold ','.
-    data = _parse_latin1(args, 0, args.inner, "an SSID")
-    if len(data) > SSID_SIZE:
-        raise args.fail(0, "an SSID of at most 32 bytes")
-    return WiFiNode(args.inner)
