@@ -5,6 +5,8 @@ import struct
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from efikit.errors import StampError
 from efikit.pe import stamp_cert
@@ -290,3 +292,46 @@ def test_inspect_stamp_never_raises(tmp_path: Path) -> None:
     _unknown_major_stamp(path)
     report = inspect_stamp(path)
     assert report.stamp is None and report.error is not None and "major version" in report.error
+
+
+_FUZZ_BASE: dict[str, bytes] = {}
+
+
+def _stamped_bytes(name: str, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    if name not in _FUZZ_BASE:
+        path = work_copy(name, tmp_path_factory.mktemp("fuzz-base"))
+        set_stamp(path, STAMP_B)
+        _FUZZ_BASE[name] = path.read_bytes()
+    return _FUZZ_BASE[name]
+
+
+@pytest.mark.parametrize("name", [SIGNED_FIXTURES[0], UNSIGNED_UNALIGNED])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_corrupted_tables_only_raise_stamp_errors(name: str, data: st.DataObject,
+                                                  tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Random byte changes in a stamped certificate table: every operation either works or
+    raises StampError, and a refused write leaves the file as it was."""
+    image = bytearray(_stamped_bytes(name, tmp_path_factory))
+    table = read_layout_path_bytes(bytes(image))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(table, len(image) - 1))
+        image[at] = data.draw(st.integers(0, 255))
+    path = tmp_path_factory.mktemp("fuzz") / "x.efi"
+    path.write_bytes(bytes(image))
+    for operation in (read_stamp, lambda p: set_stamp(p, make_stamp("A")), clear_stamp):
+        before = path.read_bytes()
+        try:
+            operation(path)
+        except StampError:
+            assert path.read_bytes() == before
+
+
+def read_layout_path_bytes(image: bytes) -> int:
+    import io
+
+    from efikit.pe.layout import read_layout
+
+    directory = read_layout(io.BytesIO(image)).security_directory
+    assert directory is not None
+    return directory.virtual_address

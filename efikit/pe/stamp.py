@@ -32,7 +32,7 @@ import struct
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from efikit.codec.slot_rule import slot_from_file_name
 from efikit.errors import PEFormatError, StampError
@@ -43,6 +43,9 @@ from efikit.pe.certtable import (WIN_CERT_HEADER_SIZE, WIN_CERT_REVISION_2_0,
 from efikit.pe.layout import PELayout, read_layout
 from efikit.pe.stamp_format import STAMP_GUID_BYTES, Stamp, decode_stamp
 from efikit.pe.signature import SPC_INDIRECT_DATA_OID
+
+if TYPE_CHECKING:
+    from efikit.pe.stamp_cert import SignedDataView
 
 Container = Literal["pkcs7-certificate", "efi-guid-entry"]
 HashEffect = Literal["unchanged", "padded", "unpadded"]
@@ -79,7 +82,7 @@ class _Analysis:
     entries: tuple[CertEntry, ...]
     table: bytes
     pkcs7: CertEntry | None
-    view: object | None  # stamp_cert.SignedDataView (imported lazily)
+    view: SignedDataView | None
     guid_entries: tuple[CertEntry, ...]
     stamp: Stamp | None
     container: Container | None
@@ -136,7 +139,7 @@ def _analyse(f: BinaryIO, name: str) -> _Analysis:
         f.seek(location.offset)
         table = f.read(location.size)
     pkcs7 = next((e for e in entries if e.cert_type == WIN_CERT_TYPE_PKCS_SIGNED_DATA), None)
-    view = None
+    view: SignedDataView | None = None
     stamp: Stamp | None = None
     container: Container | None = None
     if pkcs7 is not None:
@@ -307,9 +310,9 @@ def _spliced_pkcs7_entry(a: _Analysis, stamp: Stamp | None) -> bytes:
     entry = a.pkcs7
     assert entry is not None and a.view is not None
     view = a.view
-    new_der = splice(view, stamp)  # type: ignore[arg-type]
-    trailing = entry.data[view.length:]  # type: ignore[attr-defined]
-    delta = len(new_der) - view.length  # type: ignore[attr-defined]
+    new_der = splice(view, stamp)
+    trailing = entry.data[view.length:]
+    delta = len(new_der) - view.length
     raw = _entry_raw(a, entry)
     new_length = entry.length + delta
     if delta % 8 == 0:

@@ -176,7 +176,7 @@ def decode_stamp(data: bytes) -> tuple[Stamp, int]:
         position = value_end
     if minor == MINOR_VERSION and position != total:
         raise StampError(f"stamp version 1.0 has {total - position} unexplained bytes at the end")
-    return Stamp(slot, tuple(pairs), major, minor), total  # type: ignore[arg-type]
+    return Stamp(slot, tuple(pairs), major, minor), total  # type: ignore[arg-type,unused-ignore]
 
 
 __all__ = [
