@@ -31,16 +31,26 @@ There is at most one stamp per image. The two containers are:
 
 - Signed image: an extra X.509 certificate (subject ``CN=efikit stamp, O=efikit``) appended
   to the ``certificates`` set of the first WIN_CERT_TYPE_PKCS_SIGNED_DATA entry's PKCS#7. The
-  certificate carries a non-critical extension with OID ``STAMP_OID`` (2.25 UUID arc) whose
-  extnValue holds the DER ``OCTET STRING`` of *payload || filler*: 0..15 zero bytes of filler
-  keep the PKCS#7 length congruent modulo 8 (so the table keeps its alignment). The
-  certificate's signature is not valid: it is a container, never a trust anchor.
-- Unsigned image: a WIN_CERTIFICATE of type WIN_CERT_TYPE_EFI_GUID (0x0EF1, revision 0x0200)
-  whose CertType GUID is ``STAMP_GUID``; its CertData is *payload || trailer*, the trailer
-  being 8 bytes: 1 byte = zero bytes inserted before the table to align it to 8 (0..7),
-  3 zero bytes, 4 bytes = the security directory's VirtualAddress before stamping (so that
-  clearing restores the file byte for byte). edk2 skips WIN_CERT_TYPE_EFI_GUID entries with an
-  unknown GUID.
+  certificate carries a non-critical extension with OID ``STAMP_OID`` (2.25 UUID arc; DER
+  ``06 13 69 cf d9 92 e9 d5 f4 c2 b8 e1 95 8c de e2 db dd e7 a0 48``) whose extnValue holds
+  the DER ``OCTET STRING`` of *payload || filler*: 0..15 zero bytes of filler keep the PKCS#7
+  length congruent modulo 8 (so the table keeps its alignment). The payload is therefore not
+  aligned to anything inside the table. The certificate's signature is not valid: it is a
+  container, never a trust anchor.
+- Unsigned image: a WIN_CERTIFICATE_UEFI_GUID entry: dwLength (4), wRevision 0x0200 (2),
+  wCertificateType 0x0EF1 = WIN_CERT_TYPE_EFI_GUID (2), CertType = ``STAMP_GUID`` (16 bytes,
+  EFI_GUID layout: ``a6 25 d9 27 48 af 30 4e 95 19 7b 15 bb b9 d0 48``), then CertData =
+  *payload || trailer* (the payload starts 24 bytes into the entry), the trailer being
+  8 bytes: 1 byte = zero bytes inserted before the table to align it to 8 (0..7), 3 zero
+  bytes, 4 bytes = the security directory's VirtualAddress before stamping (so that clearing
+  restores the file byte for byte); then zero padding to 8 bytes. edk2 skips
+  WIN_CERT_TYPE_EFI_GUID entries whose GUID is not EFI_CERT_TYPE_PKCS7_GUID.
+
+A C reader, in short: read e_lfanew (u32 at 0x3C); the optional header starts 24 bytes after
+it; its magic (u16) is 0x20B (PE32+: data directories at +112) or 0x10B (PE32: at +96);
+directory 4 is 8 bytes at +32 from there: (file offset u32, size u32). Check offset+size is
+within the file, memmem the 12-byte magic in [offset, offset+size), check 18 <= N and
+magic offset + N <= offset + size, then read the header and pairs as above.
 """
 from __future__ import annotations
 
