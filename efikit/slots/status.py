@@ -12,6 +12,7 @@ from efikit.errors import Error
 from efikit.slots.machine import SlotMachine, entry_file_path
 from efikit.slots.scheme import SLOTS, other_slot
 from efikit.slots.stamps import LoaderStamp, read_loader_stamp
+from efikit.vars.memory import MemoryStore
 from efikit.vars.store import SYSTEMD_LOADER
 
 HEALTHY = "healthy"
@@ -155,6 +156,9 @@ def predict_next_boot(machine: SlotMachine, manager: BootManager | None = None) 
 def read_status(machine: SlotMachine, running: Slot | None = None) -> SlotStatus:
     """Everything ``slot status`` shows; never raises for damaged variables (they become
     reasons)."""
+    # One pass over the store, then every lookup is in memory (efivarfs lists are slow).
+    snapshot = MemoryStore(machine.store.variables(), source=machine.store.source)
+    machine = SlotMachine(snapshot, machine.esp, machine.location, machine.scheme)
     manager = machine.manager()
     reasons: list[str] = []
     trial: list[str] = []
