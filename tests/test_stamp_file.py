@@ -18,7 +18,7 @@ from efikit.pe.layout import read_layout_path
 from efikit.pe.signature import parse_authenticode
 from efikit.pe.stamp import clear_stamp, inspect_stamp, read_stamp, set_stamp, slot_mismatch
 from efikit.pe.stamp_cert import is_stamp_certificate, parse_signed_data
-from efikit.pe.stamp_format import MAGIC, make_stamp
+from efikit.pe.stamp_format import MAGIC, Stamp, decode_stamp, make_stamp
 from test_stamp_support import (SIGNED_FIXTURES, UNSIGNED_ALIGNED, UNSIGNED_UNALIGNED,
                                 Snapshot, work_copy)
 
@@ -335,3 +335,35 @@ def read_layout_path_bytes(image: bytes) -> int:
     directory = read_layout(io.BytesIO(image)).security_directory
     assert directory is not None
     return directory.virtual_address
+
+
+def _c_reader(image: bytes) -> Stamp | None:
+    """The lookup the stamp_format docstring prescribes for C readers, step by step."""
+    pe = struct.unpack_from("<I", image, 0x3C)[0]
+    optional = pe + 24
+    magic = struct.unpack_from("<H", image, optional)[0]
+    directories = optional + (112 if magic == 0x20B else 96)
+    offset, size = struct.unpack_from("<II", image, directories + 4 * 8)
+    assert offset + size <= len(image)
+    at = image.find(MAGIC, offset, offset + size)
+    if at < 0:
+        return None
+    total = struct.unpack_from("<H", image, at + 14)[0]
+    assert 18 <= total and at + total <= offset + size
+    return decode_stamp(image[at:at + total])[0]
+
+
+@pytest.mark.parametrize("name", ALL_FIXTURES)
+def test_docstring_lookup_finds_the_stamp(tmp_path: Path, name: str) -> None:
+    import efikit.pe.stamp_format as fmt
+
+    path = work_copy(name, tmp_path)
+    assert _c_reader(path.read_bytes()) is None
+    set_stamp(path, STAMP_B)
+    image = path.read_bytes()
+    assert _c_reader(image) == STAMP_B
+    doc = fmt.__doc__ or ""
+    assert fmt.STAMP_GUID_BYTES.hex(" ") in doc and stamp_cert.STAMP_OID_DER.hex(" ") in doc
+    if name in (UNSIGNED_ALIGNED, UNSIGNED_UNALIGNED):
+        [entry] = entries(path)
+        assert image[entry.offset + 24:entry.offset + 36] == MAGIC
