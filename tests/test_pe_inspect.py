@@ -193,3 +193,11 @@ def test_efi_guid_entry_shows_its_guid(tmp_path: Path) -> None:
     (cert,) = inspect_pe(path).certificates
     assert cert.type_name == "EFI_GUID" and cert.signature is None and cert.matches is None
     assert cert.guid == "8BE4DF61-93CA-11D2-AA0D-00E098032B8C"
+
+
+def test_long_section_names_are_resolved() -> None:
+    # GNU ld writes names longer than 8 bytes as "/N", an offset into the COFF string table.
+    info = inspect_pe(require_file(DEBIAN_LOADERS["shim"]))
+    names = [s.name for s in info.sections]
+    assert ".vendor_cert" in names and ".sbatlevel" in names
+    assert not any(n.startswith("/") for n in names)

@@ -39,7 +39,7 @@ def _render(info: PEInfo) -> list[str]:
         "sections:",
     ]
     for s in info.sections:
-        lines.append(f"  {s.name:<9} va {s.virtual_address:#010x} vsize {s.virtual_size:#09x} "
+        lines.append(f"  {s.name:<12} va {s.virtual_address:#010x} vsize {s.virtual_size:#09x} "
                      f"raw {s.raw_offset:#09x}+{s.raw_size:#09x} {s.access} {' '.join(s.flags)}")
     if not info.sections_contiguous:
         lines.append("  note: section data has gaps; the Authenticode trailer starts at "

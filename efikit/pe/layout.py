@@ -46,7 +46,8 @@ class DataDirectory:
 
 @dataclass(frozen=True)
 class SectionHeader:
-    """One section-table entry as stored (``name`` decoded; long ``/nn`` names are kept as is)."""
+    """One section-table entry (``name`` decoded, a ``/N`` long name resolved; ``raw_name``
+    is the 8 stored bytes)."""
 
     index: int
     name: str
@@ -230,6 +231,7 @@ def read_layout(f: BinaryIO, file_size: int | None = None) -> PELayout:
         raise PEFormatError(
             f"SizeOfHeaders {size_of_headers:#x} is past the end of the file ({file_size:#x})")
 
+    symbol_table, number_of_symbols = struct.unpack_from("<II", head, coff + 8)
     sections = []
     for index in range(number_of_sections):
         at = table + index * SECTION_HEADER_SIZE
@@ -238,7 +240,7 @@ def read_layout(f: BinaryIO, file_size: int | None = None) -> PELayout:
             "<IIII", head, at + 8)
         sections.append(SectionHeader(
             index=index,
-            name=raw_name.rstrip(b"\x00").decode("utf-8", "replace"),
+            name=_section_name(f, file_size, raw_name, symbol_table, number_of_symbols),
             raw_name=raw_name,
             virtual_size=virtual_size,
             virtual_address=virtual_address,
@@ -274,6 +276,32 @@ def read_layout(f: BinaryIO, file_size: int | None = None) -> PELayout:
     _check_sections(layout)
     _check_security_directory(layout)
     return layout
+
+
+COFF_SYMBOL_SIZE = 18
+MAX_LONG_NAME = 256
+
+
+def _section_name(f: BinaryIO, file_size: int, raw_name: bytes, symbol_table: int,
+                  number_of_symbols: int) -> str:
+    """The section name; a ``/N`` name (GNU ld) is looked up in the COFF string table.
+
+    Display only: when the string table is absent or the offset is bad, the ``/N`` stays.
+    """
+    short = raw_name.rstrip(b"\x00").decode("utf-8", "replace")
+    if not (short.startswith("/") and short[1:].isdigit() and symbol_table):
+        return short
+    strings = symbol_table + number_of_symbols * COFF_SYMBOL_SIZE
+    if strings + 4 > file_size:
+        return short
+    f.seek(strings)
+    table_size = int(struct.unpack("<I", f.read(4))[0])
+    offset = int(short[1:])
+    if not 4 <= offset < table_size or strings + offset >= file_size:
+        return short
+    f.seek(strings + offset)
+    name = f.read(MAX_LONG_NAME).split(b"\x00", 1)[0]
+    return name.decode("utf-8", "replace") if name else short
 
 
 def _check_sections(layout: PELayout) -> None:
