@@ -126,8 +126,10 @@ def test_order_next_current_timeout_reads(tmp_path: Path,
     assert json.loads(run(capsys, machine, "next", "--json")[1])["boot_next"] is None
     out = run(capsys, machine, "order")[1]
     assert out.splitlines()[:2] == ["BootOrder: 000D,000A,0001,0009,0000", "  Boot000D* Fedora"]
+    assert run(capsys, machine, "order", "show")[1] == out
     doc = json.loads(run(capsys, machine, "order", "--json")[1])
     assert doc["order"] == [13, 10, 1, 9, 0] and doc["entries"][0]["label"] == "Fedora"
+    assert json.loads(run(capsys, machine, "order", "show", "--json")[1]) == doc
 
 
 def test_platform_recovery_read_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

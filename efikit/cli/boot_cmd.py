@@ -430,7 +430,17 @@ def order(ctx: click.Context, kind_name: str, as_json: bool) -> None:
     ctx.obj["order_kind"] = OptionKind.parse(kind_name)
     if ctx.invoked_subcommand is not None:
         return
-    kind = ctx.obj["order_kind"]
+    _order_show(ctx.obj["order_kind"], as_json)
+
+
+@order.command("show")
+@json_option
+def order_show(as_json: bool) -> None:
+    """Show the order with each entry's label (the default without a subcommand)."""
+    _order_show(_order_kind(), as_json)
+
+
+def _order_show(kind: OptionKind, as_json: bool) -> None:
     manager = _manager()
     numbers = manager.order(kind)
     names = {n: manager.find(n, kind, decode=False) for n in (numbers or ())}
