@@ -155,3 +155,21 @@ def test_checksum_with_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(checksum_module, "_CHUNK", chunk)
         with open(path, "rb") as f:
             assert compute_checksum(f, layout) == layout.stored_checksum, chunk
+
+
+@pytest.mark.parametrize("name,symbols,expected", [
+    ("/\u00b2".encode(), (0x800, 0), "/\u00b2"),   # a non-ASCII digit is not an offset
+    (b"/4", (0xFFFFFF00, 0), "/4"),                # string table past the end of the file
+    (b"/4", (0x800, 0x7FFFFFFF), "/4"),            # absurd symbol count
+    (b"/999999", (0x800, 0), "/999999"),           # offset past the string table
+])
+def test_bad_long_section_names_stay_raw(tmp_path: Path, name: bytes,
+                                         symbols: tuple[int, int], expected: str) -> None:
+    data = bytearray((FIXTURES_PE / "loader-unsigned.efi").read_bytes())
+    pe = struct.unpack_from("<I", data, 0x3C)[0]
+    struct.pack_into("<II", data, pe + 4 + 8, *symbols)
+    table = pe + 24 + 240
+    data[table:table + 8] = name.ljust(8, b"\0")
+    path = tmp_path / "names.efi"
+    path.write_bytes(bytes(data))
+    assert read_layout_path(path).sections[0].name == expected

@@ -289,7 +289,8 @@ def _section_name(f: BinaryIO, file_size: int, raw_name: bytes, symbol_table: in
     Display only: when the string table is absent or the offset is bad, the ``/N`` stays.
     """
     short = raw_name.rstrip(b"\x00").decode("utf-8", "replace")
-    if not (short.startswith("/") and short[1:].isdigit() and symbol_table):
+    if not (short.startswith("/") and short[1:].isascii() and short[1:].isdigit()
+            and symbol_table):
         return short
     strings = symbol_table + number_of_symbols * COFF_SYMBOL_SIZE
     if strings + 4 > file_size:
