@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ def read_hex_or_file(value: str) -> bytes:
     if value.startswith("@"):
         name = value[1:]
         if name == "-":
-            return click.get_binary_stream("stdin").read()
+            return sys.stdin.buffer.read()
         try:
             return Path(name).read_bytes()
         except OSError as exc:
