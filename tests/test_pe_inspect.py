@@ -201,3 +201,11 @@ def test_long_section_names_are_resolved() -> None:
     names = [s.name for s in info.sections]
     assert ".vendor_cert" in names and ".sbatlevel" in names
     assert not any(n.startswith("/") for n in names)
+
+
+def test_padded_hash_reported_for_odd_sized_image() -> None:
+    info = inspect_pe(FIXTURES_PE / "loader-unsigned.efi")
+    assert info.file_size % 8 != 0
+    assert info.authenticode_sha256 != info.authenticode_sha256_padded
+    signed = inspect_pe(FIXTURES_PE / "boot-a.efi")  # sbsign padded it: both agree
+    assert signed.authenticode_sha256 == signed.authenticode_sha256_padded

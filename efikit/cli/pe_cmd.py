@@ -35,7 +35,9 @@ def _render(info: PEInfo) -> list[str]:
         f"checksum:      stored {info.checksum_stored:#010x}, computed "
         f"{info.checksum_computed:#010x}"
         + ("" if info.checksum_stored in (0, info.checksum_computed) else "  (MISMATCH)"),
-        f"authenticode:  sha256 {info.authenticode_sha256.hex()}",
+        f"authenticode:  sha256 {info.authenticode_sha256.hex()}"
+        + ("" if info.authenticode_sha256 == info.authenticode_sha256_padded
+           else f"\n               padded (pesign -P, sbsign) {info.authenticode_sha256_padded.hex()}"),
         "sections:",
     ]
     for s in info.sections:

@@ -113,6 +113,7 @@ class PEInfo:
     certificate_table_size: int
     certificates: tuple[CertificateInfo, ...]
     authenticode_sha256: bytes
+    authenticode_sha256_padded: bytes
     slot: SlotFromName = field(default_factory=lambda: slot_from_file_name(""))
 
     @property
@@ -302,6 +303,7 @@ def inspect_pe(path: str | os.PathLike[str], slot: Slot | None = None,
         certificate_table_size=location.size,
         certificates=tuple(cert_infos),
         authenticode_sha256=plain["sha256"],
+        authenticode_sha256_padded=padded["sha256"],
         slot=name_slot,
     )
 
