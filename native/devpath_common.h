@@ -3,6 +3,7 @@
 #define EFIKIT_DEVPATH_COMMON_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define KEY(type, subtype) (((unsigned)(type) << 8) | (unsigned)(subtype))
 
@@ -14,9 +15,27 @@ typedef struct {
     int overflow;
 } out_t;
 
-void out_bytes(out_t *o, const char *s, size_t n);
-void out_str(out_t *o, const char *s);
-void out_char(out_t *o, char c);
+static inline void out_bytes(out_t *o, const char *s, size_t n)
+{
+    if (n > o->cap - o->len) {
+        o->overflow = 1;
+        return;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static inline void out_str(out_t *o, const char *s) { out_bytes(o, s, strlen(s)); }
+
+static inline void out_char(out_t *o, char c)
+{
+    if (o->len >= o->cap) {
+        o->overflow = 1;
+        return;
+    }
+    o->p[o->len++] = c;
+}
+
 void out_hex(out_t *o, uint64_t v);
 void out_udec(out_t *o, uint64_t v);
 

@@ -5,39 +5,23 @@
  * unexpected length, a type this file does not know, a string the Python codec rejects)
  * makes the whole call return EFIKIT_RENDER_UNSUPPORTED so that Python does the work.
  */
-#include <string.h>
-
 #include "efikit_native.h"
 #include "devpath_common.h"
 
 static const char HEX[] = "0123456789ABCDEF";
 
-void out_bytes(out_t *o, const char *s, size_t n)
-{
-    if (o->len + n > o->cap) {
-        o->overflow = 1;
-        return;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-}
-
-void out_str(out_t *o, const char *s) { out_bytes(o, s, strlen(s)); }
-
-void out_char(out_t *o, char c) { out_bytes(o, &c, 1); }
-
 /* 0x%X as edk2 (and Python's f"0x{v:X}") print it. */
 void out_hex(out_t *o, uint64_t v)
 {
-    char buf[20];
-    int n = 0;
+    char buf[18];
+    int n = 18;
     do {
-        buf[n++] = HEX[v & 0xF];
+        buf[--n] = HEX[v & 0xF];
         v >>= 4;
     } while (v);
-    out_bytes(o, "0x", 2);
-    while (n)
-        out_char(o, buf[--n]);
+    buf[--n] = 'x';
+    buf[--n] = '0';
+    out_bytes(o, buf + n, (size_t)(18 - n));
 }
 
 /* %0<width>X without 0x. */
@@ -53,14 +37,13 @@ static void out_hex_width(out_t *o, uint64_t v, int width)
 
 void out_udec(out_t *o, uint64_t v)
 {
-    char buf[24];
-    int n = 0;
+    char buf[20];
+    int n = 20;
     do {
-        buf[n++] = (char)('0' + v % 10);
+        buf[--n] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    while (n)
-        out_char(o, buf[--n]);
+    out_bytes(o, buf + n, (size_t)(20 - n));
 }
 
 static void out_sdec(out_t *o, int64_t v)
@@ -402,6 +385,49 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
         }
         out_char(o, ')');
         return 0;
+    case KEY(0x03, 0x18): /* Uri: bytes as Latin-1, up to the first NUL */
+        out_str(o, "Uri(");
+        for (size_t i = 0; i < n && p[i]; i++) {
+            if (p[i] < 0x80) {
+                out_char(o, (char)p[i]);
+            } else {
+                out_char(o, (char)(0xC0 | (p[i] >> 6)));
+                out_char(o, (char)(0x80 | (p[i] & 0x3F)));
+            }
+        }
+        out_char(o, ')');
+        return 0;
+    case KEY(0x05, 0x01): { /* BBS: type, flags, NUL-terminated printable ASCII */
+        static const char *const BBS_NAMES[] = {
+            NULL, "Floppy", "HD", "CDROM", "PCMCIA", "USB", "Network",
+        };
+        if (n < 5 || p[n - 1] != 0)
+            return -1;
+        int depth = 0;
+        for (size_t i = 4; i < n - 1; i++) { /* what Python keeps typed: else it decides */
+            if (p[i] < 0x20 || p[i] > 0x7E)
+                return -1;
+            depth += p[i] == '(' ? 1 : p[i] == ')' ? -1 : 0;
+            if (depth < 0)
+                return -1;
+        }
+        if (depth != 0)
+            return -1;
+        unsigned device_type = rd16(p);
+        out_str(o, "BBS(");
+        if (device_type >= 1 && device_type <= 6)
+            out_str(o, BBS_NAMES[device_type]);
+        else
+            out_hex(o, device_type);
+        out_char(o, ',');
+        out_bytes(o, (const char *)p + 4, n - 5);
+        if (!display_only) {
+            out_char(o, ',');
+            out_hex(o, rd16(p + 2));
+        }
+        out_char(o, ')');
+        return 0;
+    }
     case KEY(0x04, 0x01): { /* HD */
         if (n != 38) return -1;
         unsigned sig_type = p[37];

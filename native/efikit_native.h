@@ -37,10 +37,11 @@ int efikit_load_option_to_text(const uint8_t *data, size_t len, int display_only
                                size_t *info);
 
 /* Benchmark limit: `iterations` times over `count` buffers (blob[offsets[i]:offsets[i+1]]),
- * render each to text without any Python object. Returns the total number of output
- * bytes (so nothing is optimised away), or -1 if any buffer was not rendered. */
+ * device paths or (load_options) load options, render each to text without any Python
+ * object. Returns the total number of output bytes (so nothing is optimised away), or -1
+ * if any buffer was not rendered. Not thread-safe (one static buffer). */
 long long efikit_bench_to_text(const uint8_t *blob, const uint32_t *offsets, size_t count,
-                               long iterations, const uint8_t *registered);
+                               long iterations, int load_options, const uint8_t *registered);
 /* CDEF-END */
 
 #define EFIKIT_RENDER_UNSUPPORTED (-1)

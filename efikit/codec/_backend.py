@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, Callable
 
-EXPECTED_ABI = 3
+EXPECTED_ABI = 4
 
 NodeFrame = tuple[int, int, int, int]
 
@@ -22,6 +22,7 @@ STATUS_NEED_SPACE = -2
 _FRAMES_TOO_MANY = -100
 
 _MAX_NATIVE_INPUT = 1 << 31  # offsets travel as uint32 in the C interface
+_SCRATCH_TEXT = 1 << 16  # per-thread output buffer of the fast paths
 
 
 class NativeCodec:
@@ -94,13 +95,82 @@ class NativeCodec:
             return None
         return info[0], info[1], self._ffi.unpack(local.text, info[2]).decode("utf-8").split("\0")
 
-    def bench_to_text(self, blob: bytes, offsets: list[int], iterations: int,
+    def bench_to_text(self, buffers: list[bytes], iterations: int, load_options: bool,
                       registered: bytes) -> int:
-        """The benchmark's C-only limit: returns the number of text bytes produced (-1 if
-        some buffer was not rendered natively)."""
+        """The benchmark's C-only limit: render every buffer ``iterations`` times inside C.
+        Returns the number of text bytes produced (-1 if some buffer was not rendered)."""
+        offsets = [0]
+        for buffer in buffers:
+            offsets.append(offsets[-1] + len(buffer))
         table = self._ffi.new("uint32_t[]", offsets)
-        return int(self._lib.efikit_bench_to_text(blob, table, len(offsets) - 1, iterations,
-                                                  registered))
+        return int(self._lib.efikit_bench_to_text(b"".join(buffers), table, len(buffers),
+                                                  iterations, load_options, registered))
+
+    def make_devpath_to_text(self, registered_map: Callable[[], bytes],
+                             framing_error: Callable[[int, int], Exception],
+                             fallback: Callable[[bytes, bool], str]) -> Callable[..., str]:
+        """A specialised ``device_path_to_text(data, display_only=False)``: the per-call
+        Python work is the point of the native path, so it is kept to a minimum here."""
+        render = self._lib.efikit_devpath_to_text
+        unpack = self._ffi.unpack
+        local = self._local
+        cap = _SCRATCH_TEXT
+        small = (cap - 64) // 8
+
+        def device_path_to_text(data: bytes, display_only: bool = False) -> str:
+            if type(data) is not bytes or len(data) > small:
+                status, text, offset = self.devpath_to_text(bytes(data), display_only,
+                                                            registered_map())
+            else:
+                try:
+                    buf = local.fast_text
+                    sizes = local.fast_sizes
+                except AttributeError:
+                    buf, sizes = self._fast_scratch()
+                status = render(data, len(data), display_only, registered_map(), buf, cap,
+                                sizes, sizes + 1)
+                if status == STATUS_OK:
+                    return unpack(buf, sizes[0]).decode("utf-8")  # type: ignore[no-any-return]
+                offset = sizes[1]
+            if status == STATUS_OK:
+                return text
+            if 0 < status < STATUS_TRAILING:
+                raise framing_error(status, offset)
+            return fallback(data, display_only)
+
+        return device_path_to_text
+
+    def _fast_scratch(self) -> tuple[Any, Any]:
+        buf = self._local.fast_text = self._ffi.new("char[]", _SCRATCH_TEXT)
+        sizes = self._local.fast_sizes = self._ffi.new("size_t[3]")
+        return buf, sizes
+
+    def make_load_option_to_text(self, registered_map: Callable[[], bytes],
+                                 fallback: Callable[[bytes, bool], Any],
+                                 result: Callable[[int, str, tuple[str, ...], bytes], Any]
+                                 ) -> Callable[..., Any]:
+        """A specialised ``load_option_to_text(data, display_only=False)``."""
+        render = self._lib.efikit_load_option_to_text
+        unpack = self._ffi.unpack
+        local = self._local
+        cap = _SCRATCH_TEXT
+        small = (cap - 64) // 8
+
+        def load_option_to_text(data: bytes, display_only: bool = False) -> Any:
+            if type(data) is not bytes or len(data) > small:
+                return fallback(bytes(data), display_only)
+            try:
+                buf = local.fast_text
+                info = local.fast_sizes
+            except AttributeError:
+                buf, info = self._fast_scratch()
+            if render(data, len(data), display_only, registered_map(), buf, cap,
+                      info) != STATUS_OK:
+                return fallback(data, display_only)
+            texts = unpack(buf, info[2]).decode("utf-8").split("\0")
+            return result(info[0], texts[0], tuple(texts[1:]), data[info[1]:])
+
+        return load_option_to_text
 
     @staticmethod
     def accepts(data: object, end: int) -> bool:

@@ -9,7 +9,7 @@ tests/corpus. For each input, as a device path and as a load option:
   * only efikit errors are raised; encode(decode(b)) == b;
   * from_text of the printed text raises only efikit errors, and text → bytes → text is
     the identity for text the C renderer produced (file names holding ',', '/', '(' or ')'
-    excepted: edk2's text form cannot express them).
+    and empty instances excepted: edk2's text form cannot express them).
 """
 from __future__ import annotations
 
@@ -89,9 +89,11 @@ def check_path(data: bytes) -> None:
 
 def _text_is_unambiguous(path: DevicePath) -> bool:
     """edk2's text form cannot carry a file name that is empty or holds a separator or a
-    parenthesis ('gru,x64.efi' reads back as two instances): such paths are skipped."""
-    return all(node.path and not _SEPARATORS.intersection(node.path)
-               for node in path.nodes if isinstance(node, FilePathNode))
+    parenthesis ('gru,x64.efi' reads back as two instances), nor an empty instance
+    (',,' reads back as one separator): such paths are skipped."""
+    return all(path.instances[:-1]) and all(
+        node.path and not _SEPARATORS.intersection(node.path)
+        for node in path.nodes if isinstance(node, FilePathNode))
 
 
 _SEPARATORS = frozenset(",/()")

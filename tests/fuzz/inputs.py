@@ -81,7 +81,7 @@ NODE_TEMPLATES: list[tuple[int, int, int]] = [
     (3, 10, 16), (3, 10, 20), (3, 11, 33), (3, 12, 23), (3, 13, 56), (3, 14, 15), (3, 15, 7),
     (3, 18, 6), (3, 23, 12), (4, 1, 38), (4, 3, 16), (4, 3, 17), (4, 5, 16), (4, 6, 16),
     (4, 7, 16), (0x7F, 1, 0), (3, 1, 4), (1, 2, 1), (1, 3, 20), (3, 17, 1), (3, 20, 2),
-    (3, 24, 10), (3, 31, 17), (4, 2, 20), (4, 8, 16), (4, 9, 38), (5, 1, 8), (2, 2, 20),
+    (3, 24, 10), (3, 24, 0), (3, 31, 17), (5, 1, 5), (5, 1, 12), (4, 2, 20), (4, 8, 16), (4, 9, 38), (5, 1, 8), (2, 2, 20),
 ]
 INTERESTING = bytes([0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 0x11, 0x7F, 0x80, 0xFE, 0xFF, 0xFF])
 ACPI_HIDS = [0x0A0341D0, 0x0A0841D0, 0x060441D0, 0x030141D0, 0x050141D0, 0x040141D0,
@@ -136,8 +136,16 @@ def synthesise(rng: random.Random) -> bytes:
             if rng.random() < 0.1:
                 length = max(0, length + rng.choice((-1, 1, 2, -4)))
             nodes.append(_node(node_type, subtype, _payload(rng, node_type, subtype, length)))
-        elif roll < 0.85:
+        elif roll < 0.8:
             nodes.append(_node(4, 4, _file_path(rng)))
+        elif roll < 0.85:
+            text = bytes(rng.choice(b"ABC xyz-09()\x80\xe9\x00") for _ in range(rng.randrange(8)))
+            if rng.random() < 0.5:
+                head = struct.pack("<HH", rng.choice((1, 2, 3, 4, 5, 6, 7, 0x80, 0xFF)),
+                                   rng.choice((0, 1, 0xFFFF)))
+                nodes.append(_node(5, 1, head + text + b"\0"))
+            else:
+                nodes.append(_node(3, 0x18, text))
         else:
             node_type = rng.choice((1, 2, 3, 4, 5, 0x7F, rng.randrange(256)))
             payload = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 24)))

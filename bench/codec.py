@@ -1,0 +1,187 @@
+"""Codec benchmark over the real corpus, in one process (`make bench`).
+
+decode + to_text and from_text + encode, for
+  (a) the C-only limit: one C call loops over the buffers, no Python object per item;
+  (b) efikit with the native codec: fastpath (one C call per item), and the object model
+      on native framing;
+  (c) efikit pure Python: the object model on the Python framing (what
+      EFIKIT_PURE_PYTHON=1 runs);
+  (d) virt-firmware's virt.firmware.efi.devpath / bootentry.
+Prints ops/s (median of several timed rounds) and ratios as a markdown table. Time is this
+process's CPU time (time.process_time), so that other work on a shared machine does not
+count against whichever implementation happened to run while it was busy.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "tests" / "corpus"
+ROUNDS = 7
+ROUND_SECONDS = 0.25
+
+_LOAD_OPTION_VAR = re.compile(r"^(Boot|Driver|SysPrep|PlatformRecovery)[0-9A-Fa-f]{4}-")
+_DEVICE_PATH_VAR = re.compile(r"^(ConIn|ConOut|ErrOut)(Dev)?-")
+
+
+def corpus() -> tuple[list[bytes], list[bytes]]:
+    paths = [p.read_bytes() for p in sorted((CORPUS / "devicepaths").glob("*.dp"))]
+    options = [p.read_bytes() for p in sorted((CORPUS / "loadoptions").glob("*.bin"))]
+    for var in sorted((CORPUS / "efivars").glob("*/*")):
+        if _DEVICE_PATH_VAR.match(var.name):
+            paths.append(var.read_bytes()[4:])
+        elif _LOAD_OPTION_VAR.match(var.name):
+            options.append(var.read_bytes()[4:])
+    return paths, options
+
+
+@dataclass
+class Row:
+    operation: str
+    label: str
+    ops_per_s: float | None
+    note: str = ""
+
+
+def measure(items: list, per_item: Callable[[object], object]) -> float:
+    """Median ops/s over ROUNDS rounds of whole passes over ``items``."""
+    def one_pass() -> None:
+        for item in items:
+            per_item(item)
+
+    start = time.process_time()
+    one_pass()
+    single = max(time.process_time() - start, 1e-6)
+    passes = max(1, int(ROUND_SECONDS / single))
+    rates = []
+    for _ in range(ROUNDS):
+        start = time.process_time()
+        for _ in range(passes):
+            one_pass()
+        rates.append(passes * len(items) / (time.process_time() - start))
+    return statistics.median(rates)
+
+
+def measure_c(count: int, run: Callable[[int], int]) -> float:
+    start = time.process_time()
+    assert run(1) >= 0
+    single = max(time.process_time() - start, 1e-7)
+    iterations = max(1, int(ROUND_SECONDS / single))
+    rates = []
+    for _ in range(ROUNDS):
+        start = time.process_time()
+        assert run(iterations) >= 0
+        rates.append(iterations * count / (time.process_time() - start))
+    return statistics.median(rates)
+
+
+def main() -> int:
+    from efikit.codec import _backend
+    from efikit.codec.devpath import DevicePath
+    from efikit.codec.devpath import path as path_module
+    from efikit.codec.devpath.framing import frame_nodes_python
+    from efikit.codec.fastpath import (
+        device_path_to_text,
+        load_option_to_text,
+        load_option_to_text_python,
+        registered_map,
+    )
+
+    native_framing = path_module.frame_nodes
+    lib = _backend.native_lib
+    paths, options = corpus()
+    texts = [DevicePath.from_bytes(p).to_text() for p in paths]
+    rows: list[Row] = []
+
+    def use_framing(framing: Callable) -> None:
+        path_module.frame_nodes = framing
+
+    try:
+        from virt.firmware.efi import bootentry as virt_bootentry
+        from virt.firmware.efi import devpath as virt_devpath
+    except ImportError:
+        virt_devpath = virt_bootentry = None
+
+    # ---- device paths: decode + to_text --------------------------------------------------
+    op = f"device path decode + to_text ({len(paths)} paths)"
+    if lib is not None:
+        handled = [p for p in paths if lib.devpath_to_text(p, False, registered_map())[0] == 0]
+        rows.append(Row(op, "(a) C-only loop", measure_c(
+            len(handled), lambda n: lib.bench_to_text(handled, n, False, registered_map())),
+            f"{len(handled)}/{len(paths)} paths rendered natively"))
+        rows.append(Row(op, "(b) efikit native: fastpath.device_path_to_text",
+                        measure(paths, device_path_to_text)))
+        use_framing(native_framing)
+        rows.append(Row(op, "(b) efikit native: DevicePath.from_bytes().to_text()",
+                        measure(paths, lambda p: DevicePath.from_bytes(p).to_text())))
+    use_framing(frame_nodes_python)
+    rows.append(Row(op, "(c) efikit pure Python: DevicePath.from_bytes().to_text()",
+                    measure(paths, lambda p: DevicePath.from_bytes(p).to_text())))
+    use_framing(native_framing)
+    if virt_devpath is not None:
+        rows.append(Row(op, "(d) virt-firmware: str(DevicePath(bytes))",
+                        measure(paths, lambda p: str(virt_devpath.DevicePath(p)))))
+
+    # ---- load options: decode + to_text --------------------------------------------------
+    op = f"load option decode + to_text ({len(options)} options)"
+    if lib is not None:
+        handled = [o for o in options if lib.load_option_to_text(o, False, registered_map())]
+        rows.append(Row(op, "(a) C-only loop", measure_c(
+            len(handled), lambda n: lib.bench_to_text(handled, n, True, registered_map())),
+            f"{len(handled)}/{len(options)} options rendered natively"))
+        rows.append(Row(op, "(b) efikit native: fastpath.load_option_to_text",
+                        measure(options, load_option_to_text)))
+    use_framing(frame_nodes_python)
+    rows.append(Row(op, "(c) efikit pure Python: LoadOption.from_bytes() + to_text()",
+                    measure(options, load_option_to_text_python)))
+    use_framing(native_framing)
+    if virt_bootentry is not None:
+        rows.append(Row(op, "(d) virt-firmware: str(BootEntry(bytes))",
+                        measure(options, lambda o: str(virt_bootentry.BootEntry(o)))))
+
+    # ---- device paths: from_text + encode ------------------------------------------------
+    op = f"device path from_text + encode ({len(texts)} texts)"
+    rows.append(Row(op, "(a) C-only loop", None, "no C text parser: from_text is Python"))
+    rows.append(Row(op, "(b) efikit native: DevicePath.from_text().to_bytes()",
+                    measure(texts, lambda t: DevicePath.from_text(t).to_bytes()),
+                    "same code as (c): framing is not involved"))
+    use_framing(frame_nodes_python)
+    rows.append(Row(op, "(c) efikit pure Python: DevicePath.from_text().to_bytes()",
+                    measure(texts, lambda t: DevicePath.from_text(t).to_bytes())))
+    use_framing(native_framing)
+    if virt_devpath is not None:
+        decoded = [virt_devpath.DevicePath(p) for p in paths]
+        rows.append(Row(op, "(d) virt-firmware", None,
+                        "has no text parser; encode alone, bytes(DevicePath): "
+                        f"{measure(decoded, bytes):,.0f} ops/s"))
+
+    print_table(rows, _backend.backend_name())
+    return 0
+
+
+def print_table(rows: list[Row], backend: str) -> None:
+    print(f"efikit codec benchmark — Python {sys.version.split()[0]}, active backend: "
+          f"{backend}, median of {ROUNDS} rounds\n")
+    print("| operation | implementation | ops/s | µs/op | × virt-firmware | × pure Python | note |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for row in rows:
+        same_op = [r for r in rows if r.operation == row.operation]
+        virt = next((r.ops_per_s for r in same_op if r.label.startswith("(d)")), None)
+        pure = next((r.ops_per_s for r in same_op if r.label.startswith("(c)")), None)
+        if row.ops_per_s is None:
+            print(f"| {row.operation} | {row.label} | – | – | – | – | {row.note} |")
+            continue
+        vs_virt = f"{row.ops_per_s / virt:.2f}" if virt else "–"
+        vs_pure = f"{row.ops_per_s / pure:.2f}" if pure else "–"
+        print(f"| {row.operation} | {row.label} | {row.ops_per_s:,.0f} | "
+              f"{1e6 / row.ops_per_s:.2f} | {vs_virt} | {vs_pure} | {row.note} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
