@@ -43,11 +43,18 @@ def file_path_list(option: bytes) -> list[bytes]:
 
 
 def _load_option_paths(option: bytes) -> list[bytes]:
-    try:
-        from efikit.codec.loadoption import LoadOption
-    except ImportError:
-        return file_path_list(option)
+    from efikit.codec.loadoption import LoadOption
+
     return [path.to_bytes() for path in LoadOption.from_bytes(option).file_paths]
+
+
+def load_option_blobs() -> list[tuple[str, bytes]]:
+    """(corpus-relative name, EFI_LOAD_OPTION bytes) for every load option in the corpus."""
+    blobs = [(f.relative_to(CORPUS).as_posix(), f.read_bytes())
+             for f in sorted((CORPUS / "loadoptions").glob("*.bin"))]
+    blobs += [(f.relative_to(CORPUS).as_posix(), f.read_bytes()[4:])
+              for f in sorted((CORPUS / "efivars").glob("*/*")) if LOAD_OPTION_VAR.match(f.name)]
+    return blobs
 
 
 def corpus_paths() -> list[CorpusPath]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devpath_corpus import CorpusPath, corpus_paths
+from devpath_corpus import CorpusPath, corpus_paths, file_path_list, load_option_blobs
 from devpath_tables import CorpusTextRow, corpus_text_rows
 from efikit.codec.devpath import DevicePath
 
@@ -51,6 +51,17 @@ def test_corpus_is_complete() -> None:
     assert set(_ROWS) <= keys
     # ...and edk2 printed a good share of them.
     assert sum(len(texts) for texts in EDK2.values()) > 150
+
+
+OPTIONS = load_option_blobs()
+
+
+@pytest.mark.parametrize(("name", "option"), OPTIONS, ids=[name for name, _ in OPTIONS])
+def test_load_option_paths_match_an_independent_cut(name: str, option: bytes) -> None:
+    from efikit.codec.loadoption import LoadOption
+
+    paths = LoadOption.from_bytes(option).file_paths
+    assert [path.to_bytes() for path in paths] == file_path_list(option)
 
 
 @pytest.mark.parametrize("item", ITEMS, ids=lambda item: item.source)
