@@ -97,10 +97,11 @@ def test_stage_commit_recover_through_the_cli(sample: tuple[Path, Path], tmp_pat
     status = json.loads(run(varstore, "status", "--disk", str(disk), "--json"))
     assert status["boot_next"] is None and status["boot_order"][0] == "0000"
     run(varstore, "recover", code=1)  # no ESP given
-    out = run(varstore, "recover", "--disk", str(disk), "--prefer", "A")
-    assert "BootOrder" in out
+    assert "nothing to do" in run(varstore, "recover", "--disk", str(disk), "--prefer", "A")
+    out = run(varstore, "recover", "--disk", str(disk), "--prefer", "B")
+    assert "BootOrder" in out and "BOOTX64.CSV" in out
     status = json.loads(run(varstore, "status", "--disk", str(disk), "--json"))
-    assert status["boot_order"][:2] == ["0000", "0001"]
+    assert status["boot_order"][:2] == ["0001", "0000"]
 
 
 def test_stage_refuses_a_loader_too_big_for_the_esp(sample: tuple[Path, Path],
