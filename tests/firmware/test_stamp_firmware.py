@@ -67,12 +67,33 @@ def test_signed_then_stamped_probe_boots_and_keeps_its_pcr4_digest(  # type: ign
     assert int(probe["file_size"]) == stamped.stat().st_size
     assert plain_probe["stamp"] == "none"
 
-    # The probe reads its own file; once it understands the stamp (efikit/pe/stamp_format.py
-    # documents the bytes) it prints the slot from it.
-    reported = probe["stamp"]
-    if reported == "none":
-        pytest.xfail("the probe (fixtures/loader) does not read stamps yet")
-    assert reported.split()[0] in ("B", "slot=B"), reported
+    # The probe reads its own file and prints the stamp it finds in its certificate table.
+    assert probe["stamp"] == "B", probe.lines
+    assert probe["stamp_version"] == "1.0"
+    assert probe.all("stamp_meta") == ["version=1.0", "build=firmware-bench"]
+
+
+def test_stamped_probe_under_the_other_slot_name_reports_its_own_stamp(  # type: ignore[no-untyped-def]
+    make_disk, make_varstore, probe_efi: Path, tmp_path: Path
+) -> None:
+    """boot-b.efi stamped A (the mistake `efikit pe inspect` warns about): the name says B,
+    the stamp says A, and the probe reports both as they are."""
+    _require_secure_bench()
+    signed = harness.sbsign(probe_efi, tmp_path / "probe-signed.efi", tmp_path)
+    set_stamp(signed, make_stamp("A"))
+    from firmware.entries import slot_option, write_boot_config
+
+    disk = make_disk({harness.SLOT_B_PATH: signed})
+    varstore = make_varstore(harness.SECURE)
+    write_boot_config(varstore, {1: slot_option("slot B", harness.SLOT_B_PATH)}, order=[1],
+                      boot_next=1)
+    result = harness.boot(disk, varstore, firmware=harness.SECURE, stop_on=[REFUSED])
+    assert result.stopped_on is None, result.tail()
+    probe = result.probe
+    assert probe["secureboot"] == "1"
+    assert probe["filepath"].upper() == harness.SLOT_B_PATH.upper()
+    assert probe["slot"] == "B" and probe["stamp"] == "A"
+    assert probe.all("stamp_meta") == []
 
 
 def test_stamped_then_signed_probe_boots_but_loses_the_stamp(  # type: ignore[no-untyped-def]
