@@ -209,3 +209,18 @@ def test_padded_hash_reported_for_odd_sized_image() -> None:
     assert info.authenticode_sha256 != info.authenticode_sha256_padded
     signed = inspect_pe(FIXTURES_PE / "boot-a.efi")  # sbsign padded it: both agree
     assert signed.authenticode_sha256 == signed.authenticode_sha256_padded
+
+
+def test_stamp_is_shown_and_hash_unchanged(tmp_path: Path) -> None:
+    stamp_module = pytest.importorskip("efikit.pe.stamp")
+    from efikit.pe.stamp_format import Stamp
+    out = tmp_path / "boot-b.efi"
+    stamp_module.set_stamp(FIXTURES_PE / "boot-b.efi", Stamp("B", (("build", "42"),)),
+                           output=out, durable=False)
+    info = inspect_pe(out)
+    assert info.stamp is not None
+    assert info.stamp.slot == "B" and info.stamp.meta == (("build", "42"),)
+    assert info.stamp.error is None and info.stamp.name_warning is None
+    assert info.certificates[0].matches is True
+    assert info.authenticode_sha256 == inspect_pe(FIXTURES_PE / "boot-b.efi").authenticode_sha256
+    assert inspect_pe(FIXTURES_PE / "boot-b.efi").stamp is None

@@ -65,6 +65,16 @@ def _render(info: PEInfo) -> list[str]:
         if uki.cmdline is not None:
             lines.append(f"  cmdline:    {uki.cmdline}")
             lines.append(f"  for slot {uki.slot}: {uki.cmdline_for_slot}")
+    if info.stamp is not None:
+        stamp = info.stamp
+        if stamp.error:
+            lines.append(f"stamp:         unreadable: {stamp.error}")
+        else:
+            meta = ", ".join(f"{k}={v}" for k, v in stamp.meta)
+            lines.append(f"stamp:         slot {stamp.slot} (format {stamp.version})"
+                         + (f"; {meta}" if meta else ""))
+        if stamp.name_warning:
+            lines.append(f"  warning: {stamp.name_warning}")
     if info.certificate_table_size:
         lines.append(f"certificate table: {info.certificate_table_offset:#x}+"
                      f"{info.certificate_table_size:#x}")

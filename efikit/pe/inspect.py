@@ -90,6 +90,35 @@ class CertificateInfo:
 
 
 @dataclass(frozen=True)
+class StampSummary:
+    """An efikit stamp in the certificate table (see efikit.pe.stamp), as the inspector shows it."""
+
+    slot: str | None
+    meta: tuple[tuple[str, str], ...]
+    version: str | None
+    error: str | None
+    name_warning: str | None
+
+
+def _stamp_summary(path: str | os.PathLike[str]) -> StampSummary | None:
+    try:
+        from efikit.pe.stamp import inspect_stamp
+    except ImportError:
+        return None
+    report = inspect_stamp(path)
+    if report.stamp is None and report.error is None:
+        return None
+    stamp = report.stamp
+    return StampSummary(
+        slot=stamp.slot if stamp else None,
+        meta=tuple(stamp.meta) if stamp else (),
+        version=f"{stamp.major}.{stamp.minor}" if stamp else None,
+        error=report.error,
+        name_warning=report.name_warning,
+    )
+
+
+@dataclass(frozen=True)
 class PEInfo:
     path: str
     file_size: int
@@ -115,6 +144,7 @@ class PEInfo:
     authenticode_sha256: bytes
     authenticode_sha256_padded: bytes
     slot: SlotFromName = field(default_factory=lambda: slot_from_file_name(""))
+    stamp: StampSummary | None = None
 
     @property
     def signed(self) -> bool:
@@ -305,6 +335,7 @@ def inspect_pe(path: str | os.PathLike[str], slot: Slot | None = None,
         authenticode_sha256=plain["sha256"],
         authenticode_sha256_padded=padded["sha256"],
         slot=name_slot,
+        stamp=_stamp_summary(path),
     )
 
 
