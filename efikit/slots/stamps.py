@@ -24,7 +24,7 @@ class LoaderStamp:
 def read_loader_stamp(data: bytes) -> LoaderStamp | None:
     """The stamp in a loader's bytes; None when it has none (or stamps are not supported)."""
     try:
-        from efikit.pe.stamp import read_stamp  # type: ignore[import-not-found,attr-defined]
+        from efikit.pe.stamp import read_stamp
     except ImportError:
         return None
     # read_stamp takes a path; the loader may live inside a disk image, so hand it a copy.
