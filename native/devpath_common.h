@@ -25,6 +25,8 @@ static inline void out_bytes(out_t *o, const char *s, size_t n)
     o->len += n;
 }
 
+#define OUT_LIT(o, lit) out_bytes((o), (lit), sizeof(lit) - 1)
+
 static inline void out_str(out_t *o, const char *s) { out_bytes(o, s, strlen(s)); }
 
 static inline void out_char(out_t *o, char c)

@@ -72,15 +72,19 @@ static void out_hexbytes(out_t *o, const uint8_t *b, size_t n)
 
 static void out_guid(out_t *o, const uint8_t *g)
 {
-    out_hex_width(o, rd32(g), 8);
-    out_char(o, '-');
-    out_hex_width(o, rd16(g + 4), 4);
-    out_char(o, '-');
-    out_hex_width(o, rd16(g + 6), 4);
-    out_char(o, '-');
-    out_hexbytes(o, g + 8, 2);
-    out_char(o, '-');
-    out_hexbytes(o, g + 10, 6);
+    static const uint8_t ORDER[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+    if (o->cap - o->len < 36) {
+        o->overflow = 1;
+        return;
+    }
+    char *d = o->p + o->len;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *d++ = '-';
+        *d++ = HEX[g[ORDER[i]] >> 4];
+        *d++ = HEX[g[ORDER[i]] & 0xF];
+    }
+    o->len += 36;
 }
 
 static void out_ipv4(out_t *o, const uint8_t *a)
@@ -104,9 +108,9 @@ static void out_ipv6(out_t *o, const uint8_t *a)
 static void out_protocol(out_t *o, unsigned proto)
 {
     if (proto == 17)
-        out_str(o, "UDP");
+        OUT_LIT(o, "UDP");
     else if (proto == 6)
-        out_str(o, "TCP");
+        OUT_LIT(o, "TCP");
     else
         out_hex(o, proto);
 }
@@ -148,7 +152,7 @@ static void out_raw(out_t *o, unsigned type, unsigned subtype, const uint8_t *p,
     if (type >= 1 && type <= 5) {
         out_str(o, KEYWORDS[type]);
     } else {
-        out_str(o, "Path(");
+        OUT_LIT(o, "Path(");
         out_udec(o, type);
         out_char(o, ',');
     }
@@ -209,7 +213,7 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
     switch (KEY(type, subtype)) {
     case KEY(0x01, 0x01): /* Pci */
         if (n != 2) return -1;
-        out_str(o, "Pci(");
+        OUT_LIT(o, "Pci(");
         out_hex(o, p[1]);
         out_char(o, ',');
         out_hex(o, p[0]);
@@ -235,12 +239,12 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
             if (alias) {
                 out_str(o, alias);
             } else {
-                out_str(o, "Acpi(PNP");
+                OUT_LIT(o, "Acpi(PNP");
                 out_hex_width(o, hid >> 16, 4);
                 out_char(o, ',');
             }
         } else {
-            out_str(o, "Acpi(0x");
+            OUT_LIT(o, "Acpi(0x");
             out_hex_width(o, hid, 8);
             out_char(o, ',');
         }
@@ -250,7 +254,7 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
     }
     case KEY(0x02, 0x03): /* AcpiAdr: one or more UINT32 _ADR values */
         if (n == 0 || n % 4) return -1;
-        out_str(o, "AcpiAdr(");
+        OUT_LIT(o, "AcpiAdr(");
         for (size_t i = 0; i < n; i += 4) {
             if (i)
                 out_char(o, ',');
@@ -260,7 +264,7 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
         return 0;
     case KEY(0x03, 0x02): /* Scsi */
         if (n != 4) return -1;
-        out_str(o, "Scsi(");
+        OUT_LIT(o, "Scsi(");
         out_hex(o, rd16(p));
         out_char(o, ',');
         out_hex(o, rd16(p + 2));
@@ -268,7 +272,7 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
         return 0;
     case KEY(0x03, 0x05): /* USB */
         if (n != 2) return -1;
-        out_str(o, "USB(");
+        OUT_LIT(o, "USB(");
         out_hex(o, p[0]);
         out_char(o, ',');
         out_hex(o, p[1]);
@@ -277,7 +281,7 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
     case KEY(0x03, 0x0B): { /* MAC */
         if (n != 33) return -1;
         unsigned if_type = p[32];
-        out_str(o, "MAC(");
+        OUT_LIT(o, "MAC(");
         out_hexbytes(o, p, if_type <= 1 ? 6 : 32);
         out_char(o, ',');
         out_hex(o, if_type);
@@ -286,7 +290,7 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
     }
     case KEY(0x03, 0x0C): /* IPv4: local, remote, ports, protocol, static, gateway, mask */
         if (n != 23) return -1;
-        out_str(o, "IPv4(");
+        OUT_LIT(o, "IPv4(");
         out_ipv4(o, p + 4);
         if (!display_only) {
             out_char(o, ',');
@@ -302,7 +306,7 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
         return 0;
     case KEY(0x03, 0x0D): /* IPv6: local, remote, ports, protocol, origin, prefix, gateway */
         if (n != 56) return -1;
-        out_str(o, "IPv6(");
+        OUT_LIT(o, "IPv6(");
         out_ipv6(o, p + 16);
         if (!display_only) {
             static const char *const ORIGIN[] = {
@@ -324,14 +328,14 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
         static const char *const STOP[] = {"D", "1", "1.5", "2"};
         if (n != 15) return -1;
         uint64_t baud = rd64(p + 4);
-        out_str(o, "Uart(");
+        OUT_LIT(o, "Uart(");
         if (baud == 0)
-            out_str(o, "DEFAULT");
+            OUT_LIT(o, "DEFAULT");
         else
             out_sdec(o, (int64_t)baud);
         out_char(o, ',');
         if (p[12] == 0)
-            out_str(o, "DEFAULT");
+            OUT_LIT(o, "DEFAULT");
         else
             out_udec(o, p[12]);
         out_char(o, ',');
@@ -365,7 +369,7 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
     }
     case KEY(0x03, 0x12): /* Sata */
         if (n != 6) return -1;
-        out_str(o, "Sata(");
+        OUT_LIT(o, "Sata(");
         out_hex(o, rd16(p));
         out_char(o, ',');
         out_hex(o, rd16(p + 2));
@@ -375,7 +379,7 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
         return 0;
     case KEY(0x03, 0x17): /* NVMe: namespace id, EUI-64 printed most significant first */
         if (n != 12) return -1;
-        out_str(o, "NVMe(");
+        OUT_LIT(o, "NVMe(");
         out_hex(o, rd32(p));
         out_char(o, ',');
         for (int i = 11; i >= 4; i--) {
@@ -386,7 +390,7 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
         out_char(o, ')');
         return 0;
     case KEY(0x03, 0x18): /* Uri: bytes as Latin-1, up to the first NUL */
-        out_str(o, "Uri(");
+        OUT_LIT(o, "Uri(");
         for (size_t i = 0; i < n && p[i]; i++) {
             if (p[i] < 0x80) {
                 out_char(o, (char)p[i]);
@@ -414,7 +418,7 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
         if (depth != 0)
             return -1;
         unsigned device_type = rd16(p);
-        out_str(o, "BBS(");
+        OUT_LIT(o, "BBS(");
         if (device_type >= 1 && device_type <= 6)
             out_str(o, BBS_NAMES[device_type]);
         else
@@ -431,20 +435,20 @@ static int render_node(out_t *o, unsigned type, unsigned subtype, const uint8_t 
     case KEY(0x04, 0x01): { /* HD */
         if (n != 38) return -1;
         unsigned sig_type = p[37];
-        out_str(o, "HD(");
+        OUT_LIT(o, "HD(");
         out_sdec(o, (int32_t)rd32(p)); /* edk2 prints the UINT32 with %d */
         if (sig_type == 1) {
-            out_str(o, ",MBR,0x");
+            OUT_LIT(o, ",MBR,0x");
             out_hex_width(o, rd32(p + 20), 8);
             out_char(o, ',');
         } else if (sig_type == 2) {
-            out_str(o, ",GPT,");
+            OUT_LIT(o, ",GPT,");
             out_guid(o, p + 20);
             out_char(o, ',');
         } else {
             out_char(o, ',');
             out_udec(o, sig_type);
-            out_str(o, ",0,");
+            OUT_LIT(o, ",0,");
         }
         out_hex(o, rd64(p + 4));
         out_char(o, ',');
@@ -554,15 +558,13 @@ int render_path(const uint8_t *data, size_t len, int display_only, const uint8_t
 
 int efikit_devpath_to_text(const uint8_t *data, size_t len, int display_only,
                            const uint8_t *registered, char *out, size_t out_cap,
-                           size_t *out_len, size_t *err_offset)
+                           size_t *err_offset)
 {
     out_t o = {out, 0, out_cap, 0};
-    *out_len = 0;
-    *err_offset = 0;
     int rc = render_path(data, len, display_only, registered, &o, err_offset);
     if (rc == 0)
-        *out_len = o.len;
-    return rc;
+        return o.len > (size_t)INT32_MAX ? EFIKIT_NEED_SPACE : (int)o.len;
+    return rc > 0 ? -10 - rc : rc;
 }
 
 /* LoadOption.from_bytes + to_text of each path; anything but success goes to Python. */

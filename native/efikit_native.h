@@ -20,12 +20,12 @@ int efikit_frame_nodes(const uint8_t *data, size_t start, size_t end,
 /* Render a whole device path (exactly data[0:len], as DevicePath.from_bytes) to edk2
  * text in UTF-8. registered is a 65536-bit map, bit (type << 8 | subtype) set when the
  * Python codec has a decoder for that pair (unregistered pairs print as raw nodes).
- * Returns 0 with *out_len set; 1..4 a framing error code, 5 trailing bytes after the
- * End node (fault offset in *err_offset); -1 when a node must be left to Python;
- * -2 when out_cap is too small. */
+ * Returns the text length (>= 0); -1 when a node must be left to Python; -2 when out_cap
+ * is too small; -11..-14 a framing error (-10 - framing.py's ERR_* code) and -15 bytes
+ * after the End node, with the fault offset in *err_offset. */
 int efikit_devpath_to_text(const uint8_t *data, size_t len, int display_only,
                            const uint8_t *registered, char *out, size_t out_cap,
-                           size_t *out_len, size_t *err_offset);
+                           size_t *err_offset);
 
 /* LoadOption.from_bytes plus to_text of each device path. Returns 0 with info[0] the
  * attributes, info[1] the offset where the optional data starts and info[2] the output

@@ -10,7 +10,7 @@ import os
 import threading
 from typing import Any, Callable
 
-EXPECTED_ABI = 4
+EXPECTED_ABI = 5
 
 NodeFrame = tuple[int, int, int, int]
 
@@ -64,19 +64,18 @@ class NativeCodec:
 
     def devpath_to_text(self, data: bytes, display_only: bool,
                         registered: bytes) -> tuple[int, str, int]:
-        """(status, text, fault offset) for one whole device path."""
+        """(status, text, fault offset) for one whole device path; status 0 (text), 1..4
+        (framing.py's ERR_*), 5 (bytes after the End node), -1 (left to Python)."""
         scratch = self._scratch()
-        local = self._local
         need = 8 * len(data) + 64
-        if need > local.text_cap:
-            local.text = self._ffi.new("char[]", need)
-            local.text_cap = need
+        text = self._ffi.new("char[]", need)
         status = self._lib.efikit_devpath_to_text(data, len(data), display_only, registered,
-                                                  local.text, local.text_cap, scratch,
-                                                  scratch + 1)
-        if status == STATUS_OK:
-            return status, self._ffi.unpack(local.text, scratch[0]).decode("utf-8"), 0
-        return status, "", scratch[1]
+                                                  text, need, scratch)
+        if status >= 0:
+            return STATUS_OK, self._ffi.unpack(text, status).decode("utf-8"), 0
+        if status <= -10:
+            return -10 - status, "", scratch[0]
+        return status, "", scratch[0]
 
     def load_option_to_text(self, data: bytes, display_only: bool,
                             registered: bytes) -> tuple[int, int, list[str]] | None:
@@ -121,19 +120,19 @@ class NativeCodec:
             if type(data) is not bytes or len(data) > small:
                 status, text, offset = self.devpath_to_text(bytes(data), display_only,
                                                             registered_map())
+                if status == STATUS_OK:
+                    return text
             else:
                 try:
                     buf = local.fast_text
                     sizes = local.fast_sizes
                 except AttributeError:
                     buf, sizes = self._fast_scratch()
-                status = render(data, len(data), display_only, registered_map(), buf, cap,
-                                sizes, sizes + 1)
-                if status == STATUS_OK:
-                    return unpack(buf, sizes[0]).decode("utf-8")  # type: ignore[no-any-return]
-                offset = sizes[1]
-            if status == STATUS_OK:
-                return text
+                status = render(data, len(data), display_only, registered_map(), buf, cap, sizes)
+                if status >= 0:
+                    return unpack(buf, status).decode()  # type: ignore[no-any-return]
+                status = -10 - status
+                offset = sizes[0]
             if 0 < status < STATUS_TRAILING:
                 raise framing_error(status, offset)
             return fallback(data, display_only)
@@ -147,9 +146,10 @@ class NativeCodec:
 
     def make_load_option_to_text(self, registered_map: Callable[[], bytes],
                                  fallback: Callable[[bytes, bool], Any],
-                                 result: Callable[[int, str, tuple[str, ...], bytes], Any]
-                                 ) -> Callable[..., Any]:
-        """A specialised ``load_option_to_text(data, display_only=False)``."""
+                                 result: type[tuple[Any, ...]]) -> Callable[..., Any]:
+        """A specialised ``load_option_to_text(data, display_only=False)``; ``result`` is
+        a NamedTuple class of (attributes, description, paths, optional_data)."""
+        new = tuple.__new__
         render = self._lib.efikit_load_option_to_text
         unpack = self._ffi.unpack
         local = self._local
@@ -167,8 +167,8 @@ class NativeCodec:
             if render(data, len(data), display_only, registered_map(), buf, cap,
                       info) != STATUS_OK:
                 return fallback(data, display_only)
-            texts = unpack(buf, info[2]).decode("utf-8").split("\0")
-            return result(info[0], texts[0], tuple(texts[1:]), data[info[1]:])
+            texts = unpack(buf, info[2]).decode().split("\0")
+            return new(result, (info[0], texts[0], tuple(texts[1:]), data[info[1]:]))
 
         return load_option_to_text
 

@@ -55,17 +55,18 @@ int main(int argc, char **argv)
         for (int display = 0; display < 2; display++) {
             size_t cap = 8 * len + 64;
             char *out = malloc(cap);
-            size_t out_len = 0, err = 0;
+            size_t err = 0;
             int status = efikit_devpath_to_text(exact, len, display, registered, out, cap,
-                                                &out_len, &err);
-            printf(" %d %zu ", status, err);
-            hex(out, status == 0 ? out_len : 0);
+                                                &err);
+            size_t out_len = status > 0 ? (size_t)status : 0;
+            printf(" %d %zu ", status >= 0 ? 0 : status <= -10 ? -10 - status : status, err);
+            hex(out, out_len);
             /* a buffer that is one byte short must report EFIKIT_NEED_SPACE, not overrun */
-            if (status == 0 && out_len > 0) {
+            if (out_len > 0) {
                 char *tight = malloc(out_len - 1 ? out_len - 1 : 1);
-                size_t tight_len = 0, tight_err = 0;
+                size_t tight_err = 0;
                 int again = efikit_devpath_to_text(exact, len, display, registered, tight,
-                                                   out_len - 1, &tight_len, &tight_err);
+                                                   out_len - 1, &tight_err);
                 if (again != -2) {
                     fprintf(stderr, "short buffer gave status %d\n", again);
                     return 3;
