@@ -7,12 +7,14 @@ it speaks in status codes and leaves raising efikit errors to its callers.
 from __future__ import annotations
 
 import os
+import struct
 import threading
 from typing import Any, Callable
 
 EXPECTED_ABI = 5
 
 NodeFrame = tuple[int, int, int, int]
+_FRAME = struct.Struct("=IIII")  # offset, type, subtype, length as the C code writes them
 
 # Statuses of efikit_devpath_to_text (native/efikit_native.h); 1..4 are framing.py's ERR_*.
 STATUS_OK = 0
@@ -39,7 +41,8 @@ class NativeCodec:
             scratch = self._ffi.new("size_t[2]")
             self._local.scratch = scratch
             self._local.frames = self._ffi.new("uint32_t[]", 4 * 256)
-            self._local.frames_cap = 256
+            self._local.frames_cap = 256  # make_frame_nodes relies on this size
+            self._local.frames_view = self._ffi.buffer(self._local.frames)
             self._local.text = self._ffi.new("char[]", 4096)
             self._local.text_cap = 4096
             self._local.info = self._ffi.new("size_t[3]")
@@ -51,16 +54,45 @@ class NativeCodec:
         local = self._local
         count = self._lib.efikit_frame_nodes(data, start, end, local.frames, local.frames_cap,
                                              scratch)
+        frames_view = local.frames_view
         if count == _FRAMES_TOO_MANY:
             capacity = (end - start) // 4 + 1
             frames = self._ffi.new("uint32_t[]", 4 * capacity)
             count = self._lib.efikit_frame_nodes(data, start, end, frames, capacity, scratch)
-        else:
-            frames = local.frames
+            frames_view = self._ffi.buffer(frames)
         if count < 0:
             return -count, [], scratch[0]
-        flat = iter(self._ffi.unpack(frames, 4 * count))
-        return 0, list(zip(flat, flat, flat, flat)), scratch[0]
+        # struct builds the tuples in C: this is what makes the native walk pay off
+        return 0, list(_FRAME.iter_unpack(frames_view[:_FRAME.size * count])), scratch[0]
+
+    def make_frame_nodes(self, fallback: Callable[[bytes, int, int], Any],
+                         framing_error: Callable[[int, int], Exception]) -> Callable[..., Any]:
+        """A specialised ``frame_nodes(data, start, end)`` (see framing.py): the general
+        method above only for unusual arguments, ``fallback`` for non-bytes input."""
+        walk = self._lib.efikit_frame_nodes
+        local = self._local
+        unpack = _FRAME.iter_unpack
+        size = _FRAME.size
+
+        def frame_nodes(data: bytes, start: int, end: int) -> tuple[list[NodeFrame], int]:
+            if type(data) is not bytes or not 0 <= start <= end <= len(data) \
+                    or end >= _MAX_NATIVE_INPUT:
+                return fallback(data, start, end)  # type: ignore[no-any-return]
+            try:
+                frames = local.frames
+                scratch = local.scratch
+            except AttributeError:
+                scratch = self._scratch()
+                frames = local.frames
+            count = walk(data, start, end, frames, 256, scratch)
+            if count > 0:
+                return list(unpack(local.frames_view[:size * count])), scratch[0]
+            code, found, position = self.frame_nodes(data, start, end)
+            if code:
+                raise framing_error(code, position)
+            return found, position
+
+        return frame_nodes
 
     def devpath_to_text(self, data: bytes, display_only: bool,
                         registered: bytes) -> tuple[int, str, int]:
