@@ -17,9 +17,15 @@ import pytest
 from conftest import REPO_ROOT, require_tool
 from efikit.codec.devpath import DevicePath
 from efikit.codec.devpath.framing import FRAMING_ERRORS, frame_nodes_python
-from efikit.codec.fastpath import registered_map
+from efikit.codec.fastpath import load_option_to_text_python, registered_map
 from efikit.errors import DecodeError
-from fuzz.inputs import corpus_device_paths, corpus_load_options, generated_inputs, seed_paths
+from fuzz.inputs import (
+    corpus_device_paths,
+    corpus_load_options,
+    generated_inputs,
+    generated_load_options,
+    seed_paths,
+)
 
 NATIVE = REPO_ROOT / "native"
 SANITIZER_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
@@ -79,6 +85,11 @@ def check(data: bytes, fields: list[str]) -> None:
         assert status_code == 0, data.hex()
         text = bytes.fromhex(text_hex).decode() if text_hex != "-" else ""
         assert text == expected, data.hex()
+    status, attributes, optional_start, text_hex = fields[8:12]
+    if status == "0":  # anything else is left to Python by design
+        texts = (bytes.fromhex(text_hex).decode() if text_hex != "-" else "").split("\0")
+        native = (int(attributes), texts[0], tuple(texts[1:]), data[int(optional_start):])
+        assert native == tuple(load_option_to_text_python(data)), data.hex()
 
 
 def test_sanitized_build_on_corpus(driver: Path, tmp_path: Path) -> None:
@@ -88,10 +99,12 @@ def test_sanitized_build_on_corpus(driver: Path, tmp_path: Path) -> None:
         check(data, fields)
     rendered = sum(1 for fields in lines if fields[2] == "0")
     assert rendered >= len(corpus_device_paths())  # the real paths do go through the C code
+    options = sum(1 for fields in lines if fields[8] == "0")
+    assert options >= len(corpus_load_options())
 
 
 def test_sanitized_build_on_generated_inputs(driver: Path, tmp_path: Path) -> None:
-    inputs = generated_inputs(7, 20_000)
+    inputs = generated_inputs(7, 20_000) + generated_load_options(7, 5_000)
     lines = run_driver(driver, inputs, tmp_path)
     for data, fields in zip(inputs, lines):
         check(data, fields)

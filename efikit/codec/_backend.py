@@ -213,7 +213,7 @@ def _load() -> NativeCodec | None:
     if os.environ.get("EFIKIT_PURE_PYTHON", "") not in ("", "0"):
         return None
     try:
-        from efikit import _native  # noqa: PLC0415 - optional, built by setup.py
+        from efikit import _native  # type: ignore[attr-defined]  # noqa: PLC0415 - optional
     except ImportError:
         return None
     if _native.lib.efikit_native_abi_version() != EXPECTED_ABI:

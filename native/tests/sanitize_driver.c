@@ -3,7 +3,9 @@
  * Input file: the 8192-byte registered-node map, then records of UINT32 length + bytes.
  * For every record it prints one line:
  *   <frame rc> <frame pos> <full status> <full offset> <full text hex> <display status>
- *   <display offset> <display text hex>
+ *   <display offset> <display text hex> <load-option status> <attributes> <optional-data
+ *   offset> <load-option text hex>
+ * (the record read as a device path, then as a load option).
  * Every call gets a buffer of exactly the size it may use, so ASan sees any overrun.
  */
 #include <stdio.h>
@@ -69,6 +71,25 @@ int main(int argc, char **argv)
                                                    out_len - 1, &tight_err);
                 if (again != -2) {
                     fprintf(stderr, "short buffer gave status %d\n", again);
+                    return 3;
+                }
+                free(tight);
+            }
+            free(out);
+        }
+        {
+            size_t cap = 8 * len + 64;
+            char *out = malloc(cap);
+            size_t info[3] = {0, 0, 0};
+            int status = efikit_load_option_to_text(exact, len, 0, registered, out, cap, info);
+            printf(" %d %zu %zu ", status, info[0], info[1]);
+            hex(out, status == 0 ? info[2] : 0);
+            if (status == 0 && info[2] > 0) {
+                char *tight = malloc(info[2] - 1 ? info[2] - 1 : 1);
+                size_t tight_info[3];
+                if (efikit_load_option_to_text(exact, len, 0, registered, tight, info[2] - 1,
+                                               tight_info) != -2) {
+                    fprintf(stderr, "short load-option buffer did not report -2\n");
                     return 3;
                 }
                 free(tight);
