@@ -601,3 +601,20 @@ int efikit_load_option_to_text(const uint8_t *data, size_t len, int display_only
     info[2] = o.len;
     return 0;
 }
+
+int efikit_ctx_devpath_to_text(efikit_ctx *ctx, const uint8_t *data, size_t len,
+                               int display_only)
+{
+    return efikit_devpath_to_text(data, len, display_only, ctx->registered, ctx->out,
+                                  ctx->out_cap, &ctx->err_offset);
+}
+
+int efikit_ctx_load_option_to_text(efikit_ctx *ctx, const uint8_t *data, size_t len,
+                                   int display_only)
+{
+    int rc = efikit_load_option_to_text(data, len, display_only, ctx->registered, ctx->out,
+                                        ctx->out_cap, ctx->info);
+    if (rc != 0)
+        return rc;
+    return ctx->info[2] > (size_t)INT32_MAX ? EFIKIT_NEED_SPACE : (int)ctx->info[2];
+}

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import struct
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Sized
 
-EXPECTED_ABI = 5
+EXPECTED_ABI = 6
 
 NodeFrame = tuple[int, int, int, int]
 _FRAME = struct.Struct("=IIII")  # offset, type, subtype, length as the C code writes them
+_INFO = struct.Struct("@NN")  # efikit_ctx.info[0:2]: attributes, optional-data offset
 
 # Statuses of efikit_devpath_to_text (native/efikit_native.h); 1..4 are framing.py's ERR_*.
 STATUS_OK = 0
@@ -137,16 +138,31 @@ class NativeCodec:
         return int(self._lib.efikit_bench_to_text(b"".join(buffers), table, len(buffers),
                                                   iterations, load_options, registered))
 
-    def make_devpath_to_text(self, registered_map: Callable[[], bytes],
+    def _context(self, registered: bytes, count: int) -> tuple[Any, Any, int, memoryview]:
+        """This thread's efikit_ctx (and its output buffer) for the registered-node map."""
+        ctx = self._ffi.new("efikit_ctx *")
+        buf = self._ffi.new("char[]", _SCRATCH_TEXT)
+        ctx.out = buf
+        ctx.out_cap = _SCRATCH_TEXT
+        registered_view = self._ffi.from_buffer("uint8_t[]", registered)
+        ctx.registered = registered_view
+        # keep what ctx points into alive for as long as the context is in use
+        self._local.ctx_owned = (buf, registered_view, registered)
+        info = memoryview(self._ffi.buffer(self._ffi.addressof(ctx, "info")))
+        pack = (ctx, buf, count, info)
+        self._local.ctx_pack = pack
+        return pack
+
+    def make_devpath_to_text(self, decoders: Sized, registered_map: Callable[[], bytes],
                              framing_error: Callable[[int, int], Exception],
                              fallback: Callable[[bytes, bool], str]) -> Callable[..., str]:
         """A specialised ``device_path_to_text(data, display_only=False)``: the per-call
-        Python work is the point of the native path, so it is kept to a minimum here."""
-        render = self._lib.efikit_devpath_to_text
+        Python work is the point of the native path, so it is kept to a minimum here.
+        ``registered_map`` is rebuilt whenever ``decoders`` (the Python registry) grows."""
+        render = self._lib.efikit_ctx_devpath_to_text
         unpack = self._ffi.unpack
         local = self._local
-        cap = _SCRATCH_TEXT
-        small = (cap - 64) // 8
+        small = (_SCRATCH_TEXT - 64) // 8
 
         def device_path_to_text(data: bytes, display_only: bool = False) -> str:
             if type(data) is not bytes or len(data) > small:
@@ -156,51 +172,49 @@ class NativeCodec:
                     return text
             else:
                 try:
-                    buf = local.fast_text
-                    sizes = local.fast_sizes
+                    ctx, buf, count, _ = local.ctx_pack
                 except AttributeError:
-                    buf, sizes = self._fast_scratch()
-                status = render(data, len(data), display_only, registered_map(), buf, cap, sizes)
+                    ctx, buf, count, _ = self._context(registered_map(), len(decoders))
+                if count != len(decoders):
+                    ctx, buf, count, _ = self._context(registered_map(), len(decoders))
+                status = render(ctx, data, len(data), display_only)
                 if status >= 0:
                     return unpack(buf, status).decode()  # type: ignore[no-any-return]
                 status = -10 - status
-                offset = sizes[0]
+                offset = ctx.err_offset
             if 0 < status < STATUS_TRAILING:
                 raise framing_error(status, offset)
             return fallback(data, display_only)
 
         return device_path_to_text
 
-    def _fast_scratch(self) -> tuple[Any, Any]:
-        buf = self._local.fast_text = self._ffi.new("char[]", _SCRATCH_TEXT)
-        sizes = self._local.fast_sizes = self._ffi.new("size_t[3]")
-        return buf, sizes
-
-    def make_load_option_to_text(self, registered_map: Callable[[], bytes],
+    def make_load_option_to_text(self, decoders: Sized, registered_map: Callable[[], bytes],
                                  fallback: Callable[[bytes, bool], Any],
                                  result: type[tuple[Any, ...]]) -> Callable[..., Any]:
         """A specialised ``load_option_to_text(data, display_only=False)``; ``result`` is
         a NamedTuple class of (attributes, description, paths, optional_data)."""
         new = tuple.__new__
-        render = self._lib.efikit_load_option_to_text
+        read_info = _INFO.unpack_from
+        render = self._lib.efikit_ctx_load_option_to_text
         unpack = self._ffi.unpack
         local = self._local
-        cap = _SCRATCH_TEXT
-        small = (cap - 64) // 8
+        small = (_SCRATCH_TEXT - 64) // 8
 
         def load_option_to_text(data: bytes, display_only: bool = False) -> Any:
             if type(data) is not bytes or len(data) > small:
                 return fallback(bytes(data), display_only)
             try:
-                buf = local.fast_text
-                info = local.fast_sizes
+                ctx, buf, count, info = local.ctx_pack
             except AttributeError:
-                buf, info = self._fast_scratch()
-            if render(data, len(data), display_only, registered_map(), buf, cap,
-                      info) != STATUS_OK:
+                ctx, buf, count, info = self._context(registered_map(), len(decoders))
+            if count != len(decoders):
+                ctx, buf, count, info = self._context(registered_map(), len(decoders))
+            length = render(ctx, data, len(data), display_only)
+            if length < 0:
                 return fallback(data, display_only)
-            texts = unpack(buf, info[2]).decode().split("\0")
-            return new(result, (info[0], texts[0], tuple(texts[1:]), data[info[1]:]))
+            texts = unpack(buf, length).decode().split("\0")
+            attributes, optional_start = read_info(info)  # 2.5x cheaper than ctx.info[i]
+            return new(result, (attributes, texts[0], tuple(texts[1:]), data[optional_start:]))
 
         return load_option_to_text
 

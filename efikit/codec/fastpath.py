@@ -68,9 +68,9 @@ device_path_to_text: Callable[..., str]
 load_option_to_text: Callable[..., LoadOptionText]
 if native_lib is not None:
     device_path_to_text = native_lib.make_devpath_to_text(
-        registered_map, _framing_error, device_path_to_text_python)
+        _DECODERS, registered_map, _framing_error, device_path_to_text_python)
     load_option_to_text = native_lib.make_load_option_to_text(
-        registered_map, load_option_to_text_python, LoadOptionText)
+        _DECODERS, registered_map, load_option_to_text_python, LoadOptionText)
 else:
     device_path_to_text = device_path_to_text_python
     load_option_to_text = load_option_to_text_python
