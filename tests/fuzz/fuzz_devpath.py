@@ -5,7 +5,8 @@
 Without a corpus directory it seeds itself with every real device path and load option in
 tests/corpus. For each input, as a device path and as a load option:
   * the native framing and the Python framing agree (frames, or error reason and offset);
-  * the C renderer (fastpath) and the pure object model agree in both display modes;
+  * the C renderers (fastpath, device paths and load options) and the pure object model
+    agree in both display modes;
   * only efikit errors are raised; encode(decode(b)) == b;
   * from_text of the printed text raises only efikit errors, and text → bytes → text is
     the identity for text the C renderer produced (file names holding ',', '/', '(' or ')'
@@ -28,7 +29,11 @@ with atheris.instrument_imports(include=["efikit"]):
     from efikit.codec.devpath import DevicePath, FilePathNode
     from efikit.codec.devpath import path as path_module
     from efikit.codec.devpath.framing import frame_nodes_python
-    from efikit.codec.fastpath import device_path_to_text
+    from efikit.codec.fastpath import (
+        device_path_to_text,
+        load_option_to_text,
+        load_option_to_text_python,
+    )
     from efikit.codec.loadoption import LoadOption
     from efikit.errors import DecodeError, Error
 
@@ -112,6 +117,10 @@ def check_load_option(data: bytes) -> None:
     native = outcome(load_option_view, data)
     reference = pure(load_option_view, data)
     assert native == reference, (native, reference)
+    for display_only in (False, True):
+        fast = outcome(load_option_to_text, data, display_only)
+        slow = pure(load_option_to_text_python, data, display_only)
+        assert fast == slow, (display_only, fast, slow)
 
 
 def test_one_input(data: bytes) -> None:
