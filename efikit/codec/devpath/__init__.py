@@ -1,27 +1,51 @@
-"""UEFI device paths: typed nodes, binary and text forms (edk2's DevicePathToText)."""
+"""UEFI device paths: typed nodes, binary and text forms (edk2's DevicePathToText).
+
+Only the nodes nearly every boot entry has (HD, file path, Fv/FvFile, vendor, End) load
+with the package; the other node modules load on first use (see lazy_index.py), and their
+classes are still importable from here: ``from efikit.codec.devpath import PciNode``.
+"""
 from __future__ import annotations
 
-# Importing the node modules registers their decoders and keywords.
-from . import generic, nodes_acpi, nodes_bbs, nodes_hardware, nodes_media  # noqa: F401
+from typing import TYPE_CHECKING, Any
+
 from .base import EndInstanceNode, Node, RawNode
-from .nodes_acpi import AcpiAdrNode, AcpiExNode, AcpiNode
-from .nodes_bbs import BbsNode
-from .nodes_hardware import BmcNode, ControllerNode, MemoryMappedNode, PcCardNode, PciNode
+from .lazy_index import LAZY_EXPORTS
 from .nodes_media import (CdromNode, FilePathNode, FvFileNode, FvNode, HardDriveNode,
                           MediaProtocolNode, RamDiskNode, RelativeOffsetNode)
-from . import nodes_messaging, nodes_messaging_net, nodes_messaging_usb  # noqa: F401
-from . import nodes_messaging_vendor, nodes_messaging_wireless  # noqa: F401
-from .nodes_messaging import (AtaNode, EmmcNode, FibreChannelExNode, FibreChannelNode, I1394Node,
-                              I2ONode, InfiniBandNode, LogicalUnitNode, NvmeNode, SataNode,
-                              ScsiNode, SdNode, UartNode, UfsNode)
-from .nodes_messaging_net import (DnsNode, IPv4Node, IPv6Node, IScsiNode, MacAddressNode, UriNode,
-                                  VlanNode)
-from .nodes_messaging_usb import UsbClassNode, UsbNode, UsbWwidNode
-from .nodes_messaging_wireless import BluetoothLENode, BluetoothNode, WiFiNode
-from .nodes_messaging_vendor import (DebugPortNode, PcAnsiNode, SasExNode, SasNode,
-                                     UartFlowControlNode, Vt100Node, Vt100PlusNode, VtUtf8Node)
 from .path import DevicePath
 from .vendor import VendorNode
+
+if TYPE_CHECKING:
+    from .nodes_acpi import AcpiAdrNode, AcpiExNode, AcpiNode
+    from .nodes_bbs import BbsNode
+    from .nodes_hardware import BmcNode, ControllerNode, MemoryMappedNode, PcCardNode, PciNode
+    from .nodes_messaging import (AtaNode, EmmcNode, FibreChannelExNode, FibreChannelNode,
+                                  I1394Node, I2ONode, InfiniBandNode, LogicalUnitNode, NvmeNode,
+                                  SataNode, ScsiNode, SdNode, UartNode, UfsNode)
+    from .nodes_messaging_net import (DnsNode, IPv4Node, IPv6Node, IScsiNode, MacAddressNode,
+                                      UriNode, VlanNode)
+    from .nodes_messaging_usb import UsbClassNode, UsbNode, UsbWwidNode
+    from .nodes_messaging_vendor import (DebugPortNode, PcAnsiNode, SasExNode, SasNode,
+                                         UartFlowControlNode, Vt100Node, Vt100PlusNode,
+                                         VtUtf8Node)
+    from .nodes_messaging_wireless import BluetoothLENode, BluetoothNode, WiFiNode
+
+
+def __getattr__(name: str) -> Any:
+    """The node classes of modules not imported yet (PEP 562)."""
+    module = LAZY_EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(LAZY_EXPORTS))
+
 
 __all__ = [
     "AcpiAdrNode",

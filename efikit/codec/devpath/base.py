@@ -7,11 +7,14 @@ survive byte-exact.
 """
 from __future__ import annotations
 
+import importlib
 import struct
 from dataclasses import dataclass
 from typing import Callable, ClassVar, TypeVar
 
 from efikit.errors import EncodeError
+
+from .lazy_index import DECODER_MODULES, NODE_MODULES
 
 HEADER_SIZE = 4
 MAX_NODE_LENGTH = 0xFFFF
@@ -131,26 +134,69 @@ class EndInstanceNode(Node):
 
 
 NodeDecoder = Callable[[bytes, int], Node]
-_DECODERS: dict[tuple[int, int], NodeDecoder] = {}
+
+
+class _LazyDecoder:
+    """Stands in for the decoder of a node module not imported yet: the first call imports
+    the module (whose registration replaces this entry) and decodes with the real one."""
+
+    __slots__ = ("key", "module")
+
+    def __init__(self, key: tuple[int, int], module: str) -> None:
+        self.key = key
+        self.module = module
+
+    def load(self) -> NodeDecoder:
+        """The real decoder, importing its module if need be."""
+        import_node_module(self.module)
+        decoder = _DECODERS[self.key]
+        if isinstance(decoder, _LazyDecoder):
+            raise RuntimeError(f"efikit.codec.devpath.{self.module} did not register a decoder "
+                               f"for {self.key} (see lazy_index.py)")
+        return decoder
+
+    def __call__(self, payload: bytes, offset: int) -> Node:
+        return self.load()(payload, offset)
+
+
+# Every (type, subtype) the codec knows is here from the start (the native fast path reads
+# the keys); entries of modules not imported yet are _LazyDecoders.
+_DECODERS: dict[tuple[int, int], NodeDecoder] = {
+    key: _LazyDecoder(key, module) for key, module in DECODER_MODULES.items()}
+# (type, subtype) → the module that really registered it (tests compare it to the index).
+_REGISTERED_BY: dict[tuple[int, int], str] = {}
 
 N = TypeVar("N", bound=type[Node])
 
 
+def import_node_module(name: str) -> None:
+    """Import efikit.codec.devpath.<name>, which registers its decoders and keywords."""
+    importlib.import_module(f"{__package__}.{name}")
+
+
+def _register(key: tuple[int, int], decoder: NodeDecoder, module: str, what: str) -> None:
+    if key in _REGISTERED_BY:
+        raise RuntimeError(f"two {what} registered for {key}")
+    _DECODERS[key] = decoder
+    _REGISTERED_BY[key] = module
+
+
 def register_node(cls: N) -> N:
     """Class decorator: decode (cls.TYPE, cls.SUBTYPE) with cls.from_payload."""
-    key = (cls.TYPE, cls.SUBTYPE)
-    if key in _DECODERS:
-        raise RuntimeError(f"two node classes registered for {key}")
-    _DECODERS[key] = cls.from_payload
+    _register((cls.TYPE, cls.SUBTYPE), cls.from_payload, cls.__module__, "node classes")
     return cls
 
 
 def register_decoder(node_type: int, node_subtype: int, decoder: NodeDecoder) -> None:
     """Register a function decoder (for types whose class depends on the payload, e.g. vendor GUIDs)."""
-    key = (node_type, node_subtype)
-    if key in _DECODERS:
-        raise RuntimeError(f"two decoders registered for {key}")
-    _DECODERS[key] = decoder
+    _register((node_type, node_subtype), decoder, getattr(decoder, "__module__", "?"), "decoders")
+
+
+def all_node_decoders() -> dict[tuple[int, int], NodeDecoder]:
+    """Every registered decoder by (type, subtype), after importing every node module."""
+    for module in NODE_MODULES:
+        import_node_module(module)
+    return dict(_DECODERS)
 
 
 register_node(EndInstanceNode)
@@ -163,6 +209,8 @@ def decode_node(node_type: int, node_subtype: int, payload: bytes, offset: int) 
     (e.g. an odd-length file-path string), everything else means "keep it raw".
     """
     decoder = _DECODERS.get((node_type, node_subtype))
+    if type(decoder) is _LazyDecoder:
+        decoder = decoder.load()  # outside the try: an import failure is not a layout error
     if decoder is not None:
         try:
             node = decoder(payload, offset)

@@ -16,10 +16,13 @@ from typing import Callable, Iterator
 from efikit.codec.guid import parse_guid
 from efikit.errors import TextParseError
 
-from .base import Node
+from .base import Node, import_node_module
+from .lazy_index import KEYWORD_MODULES, NODE_MODULES
 
 KeywordParser = Callable[["TextArgs"], "Node | None"]
 _KEYWORDS: dict[str, KeywordParser] = {}
+# keyword → the module that registered it (tests compare it to lazy_index).
+_KEYWORD_REGISTERED_BY: dict[str, str] = {}
 
 _KEYWORD_NODE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)\((.*)\)$", re.DOTALL)
 
@@ -32,13 +35,31 @@ def keyword(*names: str) -> Callable[[KeywordParser], KeywordParser]:
             if name in _KEYWORDS:
                 raise RuntimeError(f"device-path keyword {name} registered twice")
             _KEYWORDS[name] = parser
+            _KEYWORD_REGISTERED_BY[name] = getattr(parser, "__module__", "?")
         return parser
 
     return register
 
 
 def keyword_parser(name: str) -> KeywordParser | None:
-    return _KEYWORDS.get(name)
+    """The parser of a keyword, importing the node module that defines it on first use."""
+    parser = _KEYWORDS.get(name)
+    if parser is None:
+        module = KEYWORD_MODULES.get(name)
+        if module is not None:
+            import_node_module(module)
+            parser = _KEYWORDS.get(name)
+            if parser is None:
+                raise RuntimeError(f"efikit.codec.devpath.{module} did not register the "
+                                   f"keyword {name} (see lazy_index.py)")
+    return parser
+
+
+def all_keywords() -> dict[str, KeywordParser]:
+    """Every keyword's parser, after importing every node module."""
+    for module in NODE_MODULES:
+        import_node_module(module)
+    return dict(_KEYWORDS)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from typing import Callable
 
 from efikit.codec.guid import guid_from_bytes, guid_to_text
 
-from .base import Node, NodeLayoutError, register_decoder
+from .base import Node, NodeLayoutError, import_node_module, register_decoder
+from .lazy_index import MESSAGING_VENDOR_GUID_MODULES
 from .textparse import TextArgs
 
 VENDOR_KEYWORDS: dict[int, str] = {0x01: "VenHw", 0x03: "VenMsg", 0x04: "VenMedia"}
@@ -49,7 +50,8 @@ class VendorNode(Node):
         return text + ")"
 
 
-# Messaging vendor GUID → decoder(data) for typed subclasses, filled by nodes_messaging.
+# Messaging vendor GUID → decoder(data) for typed subclasses, filled by
+# nodes_messaging_vendor when it is imported (lazy_index knows the GUIDs before that).
 GuidDecoder = Callable[[bytes], Node]
 MESSAGING_VENDOR_DECODERS: dict[uuid.UUID, GuidDecoder] = {}
 
@@ -62,6 +64,13 @@ def _vendor_decoder(vendor_type: int) -> Callable[[bytes, int], Node]:
         data = bytes(payload[16:])
         if vendor_type == 0x03:
             special = MESSAGING_VENDOR_DECODERS.get(guid)
+            if special is None and guid in MESSAGING_VENDOR_GUID_MODULES:
+                module = MESSAGING_VENDOR_GUID_MODULES[guid]
+                import_node_module(module)
+                special = MESSAGING_VENDOR_DECODERS.get(guid)
+                if special is None:
+                    raise RuntimeError(f"efikit.codec.devpath.{module} did not register VenMsg "
+                                       f"{guid} (see lazy_index.py)")
             if special is not None:
                 try:
                     node = special(data)
