@@ -36,6 +36,16 @@ int efikit_load_option_to_text(const uint8_t *data, size_t len, int display_only
                                const uint8_t *registered, char *out, size_t out_cap,
                                size_t *info);
 
+/* Parse canonical device-path text (UTF-8) into binary, End-Entire node included.
+ * keywords: bit i set when the Python codec has a parser for the i-th keyword of
+ * native/devpath_parse.c (a keyword Python does not know is a file name there).
+ * Returns the binary length (>= 0); -1 for anything the Python parser must do (other
+ * spellings, omitted arguments, errors, other keywords); -2 when out_cap is too small. */
+int efikit_devpath_from_text(const char *text, size_t len, uint32_t keywords, uint8_t *out,
+                             size_t out_cap);
+long long efikit_bench_from_text(const char *blob, const uint32_t *offsets, size_t count,
+                                 long iterations, uint32_t keywords);
+
 /* The same two renderers with their constant arguments in one per-thread context, so
  * that a call from Python converts four arguments instead of seven (measured: the
  * argument conversions are a third of a native call's cost). */

@@ -25,6 +25,7 @@ from fuzz.inputs import (
     evaluate_path,
     generated_inputs,
     generated_load_options,
+    generated_texts,
 )
 
 SEED = int(os.environ.get("EFIKIT_DIFF_SEED", "1"))
@@ -50,7 +51,7 @@ def require_native() -> None:
         pytest.skip(message)
 
 
-def assert_same(kind: str, inputs: list[bytes]) -> list[Any]:
+def assert_same(kind: str, inputs: list[Any]) -> list[Any]:
     # The pure-Python side works in its own process while this one does the native side.
     env = dict(os.environ, EFIKIT_PURE_PYTHON="1")
     with tempfile.TemporaryFile() as request, tempfile.TemporaryFile() as reply:
@@ -63,7 +64,7 @@ def assert_same(kind: str, inputs: list[bytes]) -> list[Any]:
         assert worker.returncode == 0, errors.decode(errors="replace")[-3000:]
         reply.seek(0)
         pure: list[Any] = pickle.load(reply)
-    mismatches = [(data.hex(), [(a, b) for a, b in zip(mine, theirs) if a != b][0])
+    mismatches = [(data, [(a, b) for a, b in zip(mine, theirs) if a != b][0])
                   for data, mine, theirs in zip(inputs, native, pure) if mine != theirs]
     assert not mismatches, (f"{len(mismatches)} of {len(inputs)} inputs differ, first: "
                             f"{mismatches[:3]}")
@@ -113,6 +114,14 @@ def test_generated_device_paths_identical() -> None:
 def test_generated_load_options_identical() -> None:
     require_native()
     assert_same("option", generated_load_options(SEED, GENERATED_OPTIONS))
+
+
+def test_text_to_bytes_identical() -> None:
+    """Corpus texts, texts of generated paths and mutated texts: native parser vs Python."""
+    require_native()
+    texts = generated_texts(SEED, 30_000)
+    results = assert_same("text", texts)
+    assert sum(1 for (outcome,) in results if outcome[0] == "ok") > len(texts) // 2
 
 
 def test_generated_inputs_raise_only_efikit_errors() -> None:

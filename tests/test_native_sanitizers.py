@@ -17,13 +17,18 @@ import pytest
 from conftest import REPO_ROOT, require_tool
 from efikit.codec.devpath import DevicePath
 from efikit.codec.devpath.framing import FRAMING_ERRORS, frame_nodes_python
-from efikit.codec.fastpath import load_option_to_text_python, registered_map
+from efikit.codec.fastpath import (
+    device_path_text_to_bytes_python,
+    load_option_to_text_python,
+    registered_map,
+)
 from efikit.errors import DecodeError
 from fuzz.inputs import (
     corpus_device_paths,
     corpus_load_options,
     generated_inputs,
     generated_load_options,
+    generated_texts,
     seed_paths,
 )
 
@@ -90,6 +95,10 @@ def check(data: bytes, fields: list[str]) -> None:
         texts = (bytes.fromhex(text_hex).decode() if text_hex != "-" else "").split("\0")
         native = (int(attributes), texts[0], tuple(texts[1:]), data[int(optional_start):])
         assert native == tuple(load_option_to_text_python(data)), data.hex()
+    status, binary_hex = fields[12:14]
+    if status == "0":
+        text = data.decode("utf-8", "surrogatepass")
+        assert bytes.fromhex(binary_hex) == device_path_text_to_bytes_python(text), text
 
 
 def test_sanitized_build_on_corpus(driver: Path, tmp_path: Path) -> None:
@@ -103,8 +112,19 @@ def test_sanitized_build_on_corpus(driver: Path, tmp_path: Path) -> None:
     assert options >= len(corpus_load_options())
 
 
+def test_sanitized_build_on_corpus_texts(driver: Path, tmp_path: Path) -> None:
+    from efikit.codec.fastpath import device_path_to_text_python
+
+    inputs = [device_path_to_text_python(p).encode() for p in corpus_device_paths()]
+    lines = run_driver(driver, inputs, tmp_path)
+    for data, fields in zip(inputs, lines):
+        check(data, fields)
+    assert sum(1 for fields in lines if fields[12] == "0") >= len(inputs) // 2
+
+
 def test_sanitized_build_on_generated_inputs(driver: Path, tmp_path: Path) -> None:
-    inputs = generated_inputs(7, 20_000) + generated_load_options(7, 5_000)
+    texts = [text.encode("utf-8", "surrogatepass") for text in generated_texts(7, 10_000)]
+    inputs = generated_inputs(7, 20_000) + generated_load_options(7, 5_000) + texts
     lines = run_driver(driver, inputs, tmp_path)
     for data, fields in zip(inputs, lines):
         check(data, fields)

@@ -11,7 +11,7 @@ import struct
 import threading
 from typing import Any, Callable, Sized
 
-EXPECTED_ABI = 6
+EXPECTED_ABI = 7
 
 NodeFrame = tuple[int, int, int, int]
 _FRAME = struct.Struct("=IIII")  # offset, type, subtype, length as the C code writes them
@@ -217,6 +217,42 @@ class NativeCodec:
             return new(result, (attributes, texts[0], tuple(texts[1:]), data[optional_start:]))
 
         return load_option_to_text
+
+    def make_text_to_bytes(self, keyword_mask: Callable[[], int],
+                           fallback: Callable[[str], bytes]) -> Callable[[str], bytes]:
+        """A specialised ``device_path_text_to_bytes(text)`` (see fastpath.py)."""
+        parse = self._lib.efikit_devpath_from_text
+        unpack = self._ffi.unpack
+        local = self._local
+        cap = _SCRATCH_TEXT
+
+        def device_path_text_to_bytes(text: str) -> bytes:
+            try:
+                encoded = text.encode("utf-8", "surrogatepass")
+            except (AttributeError, UnicodeError):
+                return fallback(text)
+            if len(encoded) > cap // 2:
+                return fallback(text)
+            try:
+                out = local.parse_out
+            except AttributeError:
+                out = local.parse_out = self._ffi.new("uint8_t[]", cap)
+            length = parse(encoded, len(encoded), keyword_mask(), out, cap)
+            if length < 0:
+                return fallback(text)
+            return unpack(self._ffi.cast("char *", out), length)  # type: ignore[no-any-return]
+
+        return device_path_text_to_bytes
+
+    def bench_from_text(self, texts: list[str], iterations: int, keywords: int) -> int:
+        """The benchmark's C-only limit for text → bytes (-1 if a text was not parsed)."""
+        encoded = [text.encode("utf-8") for text in texts]
+        offsets = [0]
+        for item in encoded:
+            offsets.append(offsets[-1] + len(item))
+        table = self._ffi.new("uint32_t[]", offsets)
+        return int(self._lib.efikit_bench_from_text(b"".join(encoded), table, len(encoded),
+                                                    iterations, keywords))
 
     @staticmethod
     def accepts(data: object, end: int) -> bool:

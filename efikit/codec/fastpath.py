@@ -1,11 +1,13 @@
-"""Bytes → text without building the object model, when the native codec can do it.
+"""Bytes ↔ text without building the object model, when the native codec can do it.
 
 ``device_path_to_text`` gives exactly what ``DevicePath.from_bytes(data).to_text(...)``
 gives, and ``load_option_to_text`` what ``LoadOption.from_bytes(data)`` plus each path's
 text give, same DecodeErrors included: the C renderer prints only node types whose Python
 rendering it mirrors (tests/test_native_differential.py checks that on the corpus and on
 generated inputs) and hands every other case, and every error but a framing error, to
-the Python codec.
+the Python codec. ``device_path_text_to_bytes`` is ``DevicePath.from_text(t).to_bytes()``;
+its C parser takes only the canonical spelling of common nodes and leaves everything else
+(errors included) to the Python parser.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from efikit.codec._backend import native_lib
 from efikit.codec.devpath import DevicePath
 from efikit.codec.devpath.base import _DECODERS
 from efikit.codec.devpath.framing import FRAMING_ERRORS
+from efikit.codec.devpath.textparse import _KEYWORDS, keyword_parser
 from efikit.codec.loadoption import LoadOption
 from efikit.errors import DecodeError
 
@@ -34,6 +37,25 @@ def registered_map() -> bytes:
         bits[key >> 3] |= 1 << (key & 7)
     _registered_map, _registered_count = bytes(bits), len(_DECODERS)
     return _registered_map
+
+
+# The keywords native/devpath_parse.c parses, in the order of its KW_* bits.
+NATIVE_KEYWORDS = ("Pci", "PciRoot", "PcieRoot", "Floppy", "Keyboard", "Serial",
+                   "ParallelPort", "Acpi", "HD", "Fv", "FvFile", "VenHw", "VenMsg", "VenMedia",
+                   "USB", "Sata", "Scsi", "NVMe", "AcpiAdr", "Uart")
+_keyword_mask = 0
+_keyword_count = -1
+
+
+def keyword_mask() -> int:
+    """Bit i set when the Python parser knows NATIVE_KEYWORDS[i] (else it is a file name).
+    keyword_parser loads the node modules of lazily registered keywords."""
+    global _keyword_mask, _keyword_count
+    if _keyword_count != len(_KEYWORDS):
+        _keyword_mask = sum(1 << i for i, name in enumerate(NATIVE_KEYWORDS)
+                            if keyword_parser(name) is not None)
+        _keyword_count = len(_KEYWORDS)
+    return _keyword_mask
 
 
 class LoadOptionText(NamedTuple):
@@ -60,17 +82,26 @@ def load_option_to_text_python(data: bytes, display_only: bool = False) -> LoadO
                           option.optional_data)
 
 
+def device_path_text_to_bytes_python(text: str) -> bytes:
+    """Always through the object model (the reference for the native path)."""
+    return DevicePath.from_text(text).to_bytes()
+
+
 def _framing_error(code: int, offset: int) -> DecodeError:
     return DecodeError(FRAMING_ERRORS[code], offset)
 
 
 device_path_to_text: Callable[..., str]
 load_option_to_text: Callable[..., LoadOptionText]
+device_path_text_to_bytes: Callable[[str], bytes]
 if native_lib is not None:
+    device_path_text_to_bytes = native_lib.make_text_to_bytes(
+        keyword_mask, device_path_text_to_bytes_python)
     device_path_to_text = native_lib.make_devpath_to_text(
         _DECODERS, registered_map, _framing_error, device_path_to_text_python)
     load_option_to_text = native_lib.make_load_option_to_text(
         _DECODERS, registered_map, load_option_to_text_python, LoadOptionText)
 else:
+    device_path_text_to_bytes = device_path_text_to_bytes_python
     device_path_to_text = device_path_to_text_python
     load_option_to_text = load_option_to_text_python

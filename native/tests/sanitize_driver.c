@@ -5,7 +5,8 @@
  *   <frame rc> <frame pos> <full status> <full offset> <full text hex> <display status>
  *   <display offset> <display text hex> <load-option status> <attributes> <optional-data
  *   offset> <load-option text hex>
- * (the record read as a device path, then as a load option).
+ *   <text status> <binary hex>
+ * (the record read as a device path, as a load option, then as device-path text).
  * Every call gets a buffer of exactly the size it may use, so ASan sees any overrun.
  */
 #include <stdio.h>
@@ -95,6 +96,23 @@ int main(int argc, char **argv)
                 free(tight);
             }
             free(out);
+        }
+        {
+            size_t cap = 2 * len + 64;
+            uint8_t *bin = malloc(cap);
+            int n = efikit_devpath_from_text((const char *)exact, len, 0xFFFFFFFFu, bin, cap);
+            printf(" %d ", n < 0 ? n : 0);
+            hex((const char *)bin, n > 0 ? (size_t)n : 0);
+            if (n > 0) {
+                uint8_t *tight = malloc((size_t)n - 1);
+                if (efikit_devpath_from_text((const char *)exact, len, 0xFFFFFFFFu, tight,
+                                             (size_t)n - 1) != -2) {
+                    fprintf(stderr, "short text buffer did not report -2\n");
+                    return 3;
+                }
+                free(tight);
+            }
+            free(bin);
         }
         putchar('\n');
         free(frames);

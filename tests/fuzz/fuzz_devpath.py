@@ -8,6 +8,8 @@ tests/corpus. For each input, as a device path and as a load option:
   * the C renderers (fastpath, device paths and load options) and the pure object model
     agree in both display modes;
   * only efikit errors are raised; encode(decode(b)) == b;
+  * the native text parser (fastpath.device_path_text_to_bytes) and the Python parser
+    agree on the printed text and on the input read as text;
   * from_text of the printed text raises only efikit errors, and text → bytes → text is
     the identity for text the C renderer produced (file names holding ',', '/', '(' or ')'
     and empty instances excepted: edk2's text form cannot express them).
@@ -30,12 +32,17 @@ with atheris.instrument_imports(include=["efikit"]):
     from efikit.codec.devpath import path as path_module
     from efikit.codec.devpath.framing import frame_nodes_python
     from efikit.codec.fastpath import (
+        device_path_text_to_bytes,
+        device_path_text_to_bytes_python,
         device_path_to_text,
         load_option_to_text,
         load_option_to_text_python,
     )
+    from efikit.codec.devpath.textparse import all_keywords
     from efikit.codec.loadoption import LoadOption
     from efikit.errors import DecodeError, Error
+
+    all_keywords()  # node modules load lazily: load (and instrument) them all here
 
 from fuzz.inputs import corpus_load_options, seed_paths  # noqa: E402
 
@@ -87,6 +94,7 @@ def check_path(data: bytes) -> None:
         return
     assert decoded[1].to_bytes() == data, "device path does not re-encode byte-exact"
     text = decoded[1].to_text()
+    check_text(text)
     parsed = outcome(DevicePath.from_text, text)
     if parsed[0] == "ok" and _all_native(data) and _text_is_unambiguous(decoded[1]):
         assert parsed[1].to_text() == text, (text, parsed[1].to_text())
@@ -113,6 +121,12 @@ def _all_native(data: bytes) -> bool:
     return lib.devpath_to_text(data, False, registered_map())[0] == 0
 
 
+def check_text(text: str) -> None:
+    fast = outcome(device_path_text_to_bytes, text)
+    slow = outcome(device_path_text_to_bytes_python, text)
+    assert fast == slow, (text, fast, slow)
+
+
 def check_load_option(data: bytes) -> None:
     native = outcome(load_option_view, data)
     reference = pure(load_option_view, data)
@@ -126,6 +140,16 @@ def check_load_option(data: bytes) -> None:
 def test_one_input(data: bytes) -> None:
     check_path(data)
     check_load_option(data)
+    check_text(data.decode("utf-8", "surrogatepass") if _is_utf8(data) else
+               data.decode("latin-1"))
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def main() -> None:

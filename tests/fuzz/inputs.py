@@ -209,6 +209,71 @@ def generated_load_options(seed: int, count: int) -> list[bytes]:
     return [mutate(rng, rng.choice(options)) for _ in range(count)]
 
 
+TEXT_ALPHABET = ",/()0123456789xXaAfFgG-_.\\ PciRootHDGPTMBRUSBSataNVMeUartDEFAULTé文"
+
+
+def mutate_text(rng: random.Random, text: str) -> str:
+    chars = list(text)
+    for _ in range(rng.randrange(1, 3)):
+        op = rng.randrange(5)
+        at = rng.randrange(len(chars) + 1)
+        if op == 0 and chars:
+            del chars[min(at, len(chars) - 1)]
+        elif op == 1:
+            chars.insert(at, rng.choice(TEXT_ALPHABET))
+        elif op == 2 and chars:
+            index = min(at, len(chars) - 1)
+            chars[index] = chars[index].swapcase()
+        elif op == 3 and chars:
+            index = min(at, len(chars) - 1)
+            chars[index] = rng.choice(TEXT_ALPHABET)
+        else:
+            chars.insert(at, rng.choice(("/", ",", ",/", "//", "0x", "0", "FFFFFFFFF")))
+    return "".join(chars)
+
+
+# Nodes the native text parser reads (with values it may or may not accept).
+CANONICAL_TEMPLATES: list[tuple[int, int, int]] = [
+    (1, 1, 2), (2, 1, 8), (2, 3, 4), (2, 3, 12), (4, 1, 38), (4, 6, 16), (4, 7, 16),
+    (1, 4, 16), (1, 4, 19), (3, 10, 16), (4, 3, 18), (3, 5, 2), (3, 18, 6), (3, 2, 4),
+    (3, 23, 12), (3, 14, 15), (0x7F, 1, 0),
+]
+
+
+def canonical_path(rng: random.Random) -> bytes:
+    nodes = []
+    for _ in range(rng.randrange(1, 7)):
+        if rng.random() < 0.2:
+            nodes.append(_node(4, 4, _file_path(rng)))
+            continue
+        node_type, subtype, length = rng.choice(CANONICAL_TEMPLATES)
+        body = bytearray(_payload(rng, node_type, subtype, length))
+        if (node_type, subtype) == (4, 1):
+            body[37] = rng.choice((1, 2, 2, 0))
+        elif (node_type, subtype) == (3, 14):
+            body[13], body[14] = rng.randrange(7), rng.randrange(5)
+        nodes.append(_node(node_type, subtype, bytes(body)))
+    return b"".join(nodes) + END
+
+
+def generated_texts(seed: int, count: int) -> list[str]:
+    """Texts efikit prints for corpus, canonical and synthesised paths; half mutated."""
+    from efikit.codec.fastpath import device_path_to_text_python
+    from efikit.errors import Error
+
+    rng = random.Random(seed)
+    printed: list[str] = []
+    sources = seed_paths() + [canonical_path(rng) for _ in range(count // 2)]
+    for data in sources + generated_inputs(seed, count):
+        try:
+            printed.append(device_path_to_text_python(data))
+        except Error:
+            continue
+        if len(printed) >= count:
+            break
+    return [mutate_text(rng, text) if rng.random() < 0.5 else text for text in printed]
+
+
 # ---- evaluation with the active backend --------------------------------------------------
 def _outcome(call: Any, *args: Any) -> Any:
     from efikit.errors import DecodeError, Error
@@ -272,10 +337,22 @@ def evaluate_path(data: bytes, parse_text: bool = True) -> tuple[Any, ...]:
     return (_outcome(_frame, data), full, display, model, parsed)
 
 
-def evaluate_all(kind: str, inputs: list[bytes]) -> list[tuple[Any, ...]]:
-    """evaluate_path (text round trip for every 8th input) or evaluate_load_option."""
+def evaluate_text(text: str) -> tuple[Any, ...]:
+    """fastpath text → bytes, which must equal the object model's in this process too."""
+    from efikit.codec.fastpath import device_path_text_to_bytes, device_path_text_to_bytes_python
+
+    fast = _outcome(device_path_text_to_bytes, text)
+    assert fast == _outcome(device_path_text_to_bytes_python, text), text
+    return (fast,)
+
+
+def evaluate_all(kind: str, inputs: list[Any]) -> list[tuple[Any, ...]]:
+    """evaluate_path (text round trip for every 8th input), evaluate_load_option or
+    evaluate_text."""
     if kind == "option":
         return [evaluate_load_option(data) for data in inputs]
+    if kind == "text":
+        return [evaluate_text(text) for text in inputs]
     return [evaluate_path(data, index % 8 == 0) for index, data in enumerate(inputs)]
 
 
