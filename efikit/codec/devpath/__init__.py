@@ -10,20 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 from .base import EndInstanceNode, Node, RawNode
 from .lazy_index import LAZY_EXPORTS
-from .nodes_media import (CdromNode, FilePathNode, FvFileNode, FvNode, HardDriveNode,
-                          MediaProtocolNode, RamDiskNode, RelativeOffsetNode)
+from .nodes_media import FilePathNode, FvFileNode, FvNode, HardDriveNode, MediaProtocolNode
 from .path import DevicePath
 from .vendor import VendorNode
 
 if TYPE_CHECKING:
     from .nodes_acpi import AcpiAdrNode, AcpiExNode, AcpiNode
     from .nodes_bbs import BbsNode
-    from .nodes_hardware import BmcNode, ControllerNode, MemoryMappedNode, PcCardNode, PciNode
-    from .nodes_messaging import (AtaNode, EmmcNode, FibreChannelExNode, FibreChannelNode,
-                                  I1394Node, I2ONode, InfiniBandNode, LogicalUnitNode, NvmeNode,
-                                  SataNode, ScsiNode, SdNode, UartNode, UfsNode)
-    from .nodes_messaging_net import (DnsNode, IPv4Node, IPv6Node, IScsiNode, MacAddressNode,
-                                      UriNode, VlanNode)
+    from .nodes_hardware import PciNode
+    from .nodes_hardware_misc import BmcNode, ControllerNode, MemoryMappedNode, PcCardNode
+    from .nodes_media_misc import CdromNode, RamDiskNode, RelativeOffsetNode
+    from .nodes_messaging import AtaNode, LogicalUnitNode, NvmeNode, SataNode, ScsiNode
+    from .nodes_messaging_misc import (EmmcNode, FibreChannelExNode, FibreChannelNode,
+                                       I1394Node, I2ONode, InfiniBandNode, SdNode, UartNode,
+                                       UfsNode)
+    from .nodes_messaging_net import IPv4Node, IPv6Node, MacAddressNode, UriNode
+    from .nodes_messaging_net_misc import DnsNode, IScsiNode, VlanNode
     from .nodes_messaging_usb import UsbClassNode, UsbNode, UsbWwidNode
     from .nodes_messaging_vendor import (DebugPortNode, PcAnsiNode, SasExNode, SasNode,
                                          UartFlowControlNode, Vt100Node, Vt100PlusNode,
