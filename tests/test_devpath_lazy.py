@@ -64,6 +64,8 @@ def test_keyword_index_matches_registrations() -> None:
         + "\n".join(f"{m!r}: {tuple(sorted(k for k, v in registered.items() if v == m))},"
                     for m in sorted(set(registered.values()))))
     assert set(keywords) == set(lazy_index.KEYWORD_MODULES)
+    assert all(textparse.is_keyword(name) for name in keywords)
+    assert not textparse.is_keyword("pci") and not textparse.is_keyword("NoSuchKeyword")
 
 
 def test_messaging_vendor_guid_index_matches_registrations() -> None:

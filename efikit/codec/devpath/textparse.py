@@ -55,6 +55,11 @@ def keyword_parser(name: str) -> KeywordParser | None:
     return parser
 
 
+def is_keyword(name: str) -> bool:
+    """True if ``name`` is a device-path keyword, without importing its node module."""
+    return name in _KEYWORDS or name in KEYWORD_MODULES
+
+
 def all_keywords() -> dict[str, KeywordParser]:
     """Every keyword's parser, after importing every node module."""
     for module in NODE_MODULES:
