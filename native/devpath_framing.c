@@ -6,6 +6,10 @@ int efikit_frame_nodes(const uint8_t *data, size_t start, size_t end,
 {
     size_t offset = start;
     size_t count = 0;
+    if (start > end) { /* Python: a negative remainder is a truncated header */
+        *pos = start;
+        return -2;
+    }
     for (;;) {
         size_t remaining = end - offset;
         if (remaining == 0) {

@@ -8,7 +8,8 @@
 /* CDEF-BEGIN */
 int efikit_native_abi_version(void);
 
-/* Frame ONE device path in data[start:end] (the same walk as framing.py).
+/* Frame ONE device path in data[start:end] (the same walk as framing.py); end must not
+ * exceed the buffer (start > end is reported as framing.py reports it).
  * On success returns the number of nodes n >= 1 (End-Entire included), writes
  * 4 uint32 per node (offset, type, subtype, length) to frames and the offset just
  * past the End node to *pos. On a framing fault returns -code (the ERR_* codes of

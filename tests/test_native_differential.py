@@ -135,21 +135,31 @@ def test_generated_inputs_raise_only_efikit_errors() -> None:
 
 def test_native_framing_reports_python_offsets() -> None:
     require_native()
-    from efikit.codec.devpath.framing import frame_nodes, frame_nodes_python
+    from efikit.codec.devpath.framing import FRAMING_ERRORS, frame_nodes, frame_nodes_python
     from efikit.errors import DecodeError
 
+    lib = _backend.native_lib
+    assert lib is not None and frame_nodes is not frame_nodes_python
     cases = [b"", b"\x01", b"\x01\x01\x03\x00", b"\x01\x01\x06\x00\x00", b"\x04\x04\x04\x00",
-             b"\x7f\xff\x04\x00", b"\x7f\xff\x04\x00\x00", b"\x01\x01\x06\x00\x00\x00\x7f\xff"]
+             b"\x7f\xff\x04\x00", b"\x7f\xff\x04\x00\x00", b"\x01\x01\x06\x00\x00\x00\x7f\xff",
+             b"\x01\x01\x06\x00\x00\x00\x7f\xff\x04\x00"]
     for data in cases:
         for start in range(len(data) + 1):
-            outcomes = []
-            for frame in (frame_nodes, frame_nodes_python):
+            for end in range(len(data) + 1):  # start > end included (the C call only)
                 try:
-                    outcomes.append(frame(data, start, len(data)))
+                    expected: tuple[Any, ...] = (0, *frame_nodes_python(data, start, end))
                 except DecodeError as error:
-                    outcomes.append((error.reason, error.offset))
-            assert outcomes[0] == outcomes[1], (data.hex(), start)
-    assert frame_nodes is not frame_nodes_python
+                    expected = (error.reason, error.offset)
+                code, frames, position = lib.frame_nodes(data, start, end)
+                native = (0, frames, position) if code == 0 else (FRAMING_ERRORS[code],
+                                                                  position)
+                assert native == expected, (data.hex(), start, end)
+                if start <= end:
+                    try:
+                        through_hook: tuple[Any, ...] = (0, *frame_nodes(data, start, end))
+                    except DecodeError as error:
+                        through_hook = (error.reason, error.offset)
+                    assert through_hook == expected, (data.hex(), start, end)
 
 
 def test_non_bytes_input_takes_the_same_path() -> None:
