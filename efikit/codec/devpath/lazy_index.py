@@ -1,11 +1,14 @@
 """Which node module registers which decoder, keyword, vendor GUID and exported class.
 
-Creating ~60 frozen slotted dataclasses costs most of the codec's import time, so only the
-modules every boot entry needs (base, vendor, nodes_media, path) load with the package;
-the others load the first time one of their (type, subtype) pairs is decoded, one of their
-keywords is parsed, or one of their classes is imported. This index says where to look
-without importing anything. tests/test_devpath_lazy.py checks it against what the modules
-really register, so the two cannot drift apart.
+Creating ~60 frozen slotted dataclasses (about 1 ms each on CPython 3.11) was most of the
+codec's import time, so only the modules every boot entry needs (base, vendor, nodes_media,
+path) load with the package; the others load the first time one of their (type, subtype)
+pairs is decoded, one of their keywords is parsed, or one of their classes is imported. The
+node types boot entries rarely hold sit in the *_misc modules, so that decoding the usual
+ones (Pci, PciRoot, Sata, NVMe, USB, MAC/IPv4/IPv6, Uri) builds few classes.
+
+This index says where to look without importing anything. tests/test_devpath_lazy.py checks
+it against what the modules really register, so the two cannot drift apart.
 """
 from __future__ import annotations
 
