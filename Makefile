@@ -21,11 +21,14 @@ $(VENV)/.created:
 
 venv: $(VENV)/.created
 
+# compileall: start-up reads cached bytecode even where PYTHONDONTWRITEBYTECODE is set.
 install: venv
 	$(PIP) install -q -e .
+	$(PY) -m compileall -q efikit >/dev/null
 
 install-test: venv
 	$(PIP) install -q -e '.[test]'
+	$(PY) -m compileall -q efikit >/dev/null
 
 # Installs the Debian packages when run as root and any is missing; otherwise says what to install.
 debs:
