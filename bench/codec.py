@@ -8,8 +8,9 @@ decode + to_text and from_text + encode, for
       EFIKIT_PURE_PYTHON=1 runs);
   (d) virt-firmware's virt.firmware.efi.devpath / bootentry.
 Prints ops/s (median of several timed rounds) and ratios as a markdown table. Time is this
-process's CPU time (time.process_time), so that other work on a shared machine does not
-count against whichever implementation happened to run while it was busy.
+process's CPU time (time.process_time) and the rounds of all implementations are
+interleaved, so that other work on a shared machine does not count against whichever
+implementation happened to run while it was busy.
 """
 from __future__ import annotations
 
@@ -49,36 +50,43 @@ class Row:
     note: str = ""
 
 
-def measure(items: list, per_item: Callable[[object], object]) -> float:
-    """Median ops/s over ROUNDS rounds of whole passes over ``items``."""
-    def one_pass() -> None:
-        for item in items:
-            per_item(item)
+@dataclass
+class Timed:
+    """One implementation of one operation: ``run(k)`` does k passes of ``count`` ops."""
 
-    start = time.process_time()
-    one_pass()
-    single = max(time.process_time() - start, 1e-6)
-    passes = max(1, int(ROUND_SECONDS / single))
-    rates = []
-    for _ in range(ROUNDS):
-        start = time.process_time()
+    row: Row
+    count: int
+    run: Callable[[int], object]
+    passes: int = 1
+    rates: list[float] | None = None
+
+
+def loop(items: list, per_item: Callable[[object], object]) -> Callable[[int], object]:
+    def run(passes: int) -> None:
         for _ in range(passes):
-            one_pass()
-        rates.append(passes * len(items) / (time.process_time() - start))
-    return statistics.median(rates)
+            for item in items:
+                per_item(item)
+    return run
 
 
-def measure_c(count: int, run: Callable[[int], int]) -> float:
-    start = time.process_time()
-    assert run(1) >= 0
-    single = max(time.process_time() - start, 1e-7)
-    iterations = max(1, int(ROUND_SECONDS / single))
-    rates = []
-    for _ in range(ROUNDS):
+def measure_all(candidates: list[Timed]) -> None:
+    """Median ops/s of each candidate; the rounds are interleaved, so that a busy spell
+    on a shared machine hits every implementation alike rather than one of them."""
+    for timed in candidates:
         start = time.process_time()
-        assert run(iterations) >= 0
-        rates.append(iterations * count / (time.process_time() - start))
-    return statistics.median(rates)
+        timed.run(1)
+        single = max(time.process_time() - start, 1e-7)
+        timed.passes = max(1, int(ROUND_SECONDS / single))
+        timed.rates = []
+    for _ in range(ROUNDS):
+        for timed in candidates:
+            start = time.process_time()
+            timed.run(timed.passes)
+            assert timed.rates is not None
+            timed.rates.append(timed.passes * timed.count / (time.process_time() - start))
+    for timed in candidates:
+        assert timed.rates
+        timed.row.ops_per_s = statistics.median(timed.rates)
 
 
 def main() -> int:
@@ -100,9 +108,30 @@ def main() -> int:
     paths, options = corpus()
     texts = [DevicePath.from_bytes(p).to_text() for p in paths]
     rows: list[Row] = []
+    timed: list[Timed] = []
 
-    def use_framing(framing: Callable) -> None:
-        path_module.frame_nodes = framing
+    def add(op: str, label: str, count: int, run: Callable[[int], object],
+            note: str = "") -> None:
+        row = Row(op, label, None, note)
+        rows.append(row)
+        timed.append(Timed(row, count, run))
+
+    def pure(run: Callable[[int], object]) -> Callable[[int], object]:
+        """Run with the Python framing under the object model (= EFIKIT_PURE_PYTHON=1)."""
+        def wrapped(passes: int) -> object:
+            path_module.frame_nodes = frame_nodes_python
+            try:
+                return run(passes)
+            finally:
+                path_module.frame_nodes = native_framing
+        return wrapped
+
+    def c_loop(run: Callable[[int], int]) -> Callable[[int], object]:
+        def checked(passes: int) -> int:
+            result = run(passes)
+            assert result >= 0
+            return result
+        return checked
 
     try:
         from virt.firmware.efi import bootentry as virt_bootentry
@@ -114,60 +143,56 @@ def main() -> int:
     op = f"device path decode + to_text ({len(paths)} paths)"
     if lib is not None:
         handled = [p for p in paths if lib.devpath_to_text(p, False, registered_map())[0] == 0]
-        rows.append(Row(op, "(a) C-only loop", measure_c(
-            len(handled), lambda n: lib.bench_to_text(handled, n, False, registered_map())),
-            f"{len(handled)}/{len(paths)} paths rendered natively"))
-        rows.append(Row(op, "(b) efikit native: fastpath.device_path_to_text",
-                        measure(paths, device_path_to_text)))
-        use_framing(native_framing)
-        rows.append(Row(op, "(b) efikit native: DevicePath.from_bytes().to_text()",
-                        measure(paths, lambda p: DevicePath.from_bytes(p).to_text())))
-    use_framing(frame_nodes_python)
-    rows.append(Row(op, "(c) efikit pure Python: DevicePath.from_bytes().to_text()",
-                    measure(paths, lambda p: DevicePath.from_bytes(p).to_text())))
-    use_framing(native_framing)
+        add(op, "(a) C-only loop", len(handled),
+            c_loop(lambda n, h=handled: lib.bench_to_text(h, n, False, registered_map())),
+            f"{len(handled)}/{len(paths)} paths rendered natively")
+        add(op, "(b) efikit native: fastpath.device_path_to_text", len(paths),
+            loop(paths, device_path_to_text))
+        add(op, "(b) efikit native: DevicePath.from_bytes().to_text()", len(paths),
+            loop(paths, lambda p: DevicePath.from_bytes(p).to_text()),
+            "object model on the native framing")
+    add(op, "(c) efikit pure Python: DevicePath.from_bytes().to_text()", len(paths),
+        pure(loop(paths, lambda p: DevicePath.from_bytes(p).to_text())))
     if virt_devpath is not None:
-        rows.append(Row(op, "(d) virt-firmware: str(DevicePath(bytes))",
-                        measure(paths, lambda p: str(virt_devpath.DevicePath(p)))))
+        add(op, "(d) virt-firmware: str(DevicePath(bytes))", len(paths),
+            loop(paths, lambda p: str(virt_devpath.DevicePath(p))))
 
     # ---- load options: decode + to_text --------------------------------------------------
     op = f"load option decode + to_text ({len(options)} options)"
     if lib is not None:
         handled = [o for o in options if lib.load_option_to_text(o, False, registered_map())]
-        rows.append(Row(op, "(a) C-only loop", measure_c(
-            len(handled), lambda n: lib.bench_to_text(handled, n, True, registered_map())),
-            f"{len(handled)}/{len(options)} options rendered natively"))
-        rows.append(Row(op, "(b) efikit native: fastpath.load_option_to_text",
-                        measure(options, load_option_to_text)))
-    use_framing(frame_nodes_python)
-    rows.append(Row(op, "(c) efikit pure Python: LoadOption.from_bytes() + to_text()",
-                    measure(options, load_option_to_text_python)))
-    use_framing(native_framing)
+        add(op, "(a) C-only loop", len(handled),
+            c_loop(lambda n, h=handled: lib.bench_to_text(h, n, True, registered_map())),
+            f"{len(handled)}/{len(options)} options rendered natively")
+        add(op, "(b) efikit native: fastpath.load_option_to_text", len(options),
+            loop(options, load_option_to_text))
+    add(op, "(c) efikit pure Python: LoadOption.from_bytes() + to_text()", len(options),
+        pure(loop(options, load_option_to_text_python)))
     if virt_bootentry is not None:
-        rows.append(Row(op, "(d) virt-firmware: str(BootEntry(bytes))",
-                        measure(options, lambda o: str(virt_bootentry.BootEntry(o)))))
+        add(op, "(d) virt-firmware: str(BootEntry(bytes))", len(options),
+            loop(options, lambda o: str(virt_bootentry.BootEntry(o))))
 
     # ---- device paths: from_text + encode ------------------------------------------------
     op = f"device path from_text + encode ({len(texts)} texts)"
     if lib is not None:
-        handled = [t for t in texts if lib.bench_from_text([t], 1, keyword_mask()) >= 0]
-        rows.append(Row(op, "(a) C-only loop", measure_c(
-            len(handled), lambda n: lib.bench_from_text(handled, n, keyword_mask())),
-            f"{len(handled)}/{len(texts)} texts parsed natively"))
-        rows.append(Row(op, "(b) efikit native: fastpath.device_path_text_to_bytes",
-                        measure(texts, device_path_text_to_bytes)))
-        rows.append(Row(op, "(b) efikit native: DevicePath.from_text().to_bytes()",
-                        measure(texts, lambda t: DevicePath.from_text(t).to_bytes()),
-                        "object model: same code as (c)"))
-    use_framing(frame_nodes_python)
-    rows.append(Row(op, "(c) efikit pure Python: DevicePath.from_text().to_bytes()",
-                    measure(texts, lambda t: DevicePath.from_text(t).to_bytes())))
-    use_framing(native_framing)
+        handled_texts = [t for t in texts if lib.bench_from_text([t], 1, keyword_mask()) >= 0]
+        add(op, "(a) C-only loop", len(handled_texts),
+            c_loop(lambda n: lib.bench_from_text(handled_texts, n, keyword_mask())),
+            f"{len(handled_texts)}/{len(texts)} texts parsed natively")
+        add(op, "(b) efikit native: fastpath.device_path_text_to_bytes", len(texts),
+            loop(texts, device_path_text_to_bytes))
+    add(op, "(c) efikit pure Python: DevicePath.from_text().to_bytes()", len(texts),
+        pure(loop(texts, lambda t: DevicePath.from_text(t).to_bytes())))
+    virt_encode = None
     if virt_devpath is not None:
         decoded = [virt_devpath.DevicePath(p) for p in paths]
+        virt_encode = Timed(Row(op, "virt encode", None), len(decoded), loop(decoded, bytes))
+
+    measure_all(timed + ([virt_encode] if virt_encode else []))
+    if virt_encode is not None:
         rows.append(Row(op, "(d) virt-firmware", None,
                         "has no text parser; encode alone, bytes(DevicePath): "
-                        f"{measure(decoded, bytes):,.0f} ops/s"))
+                        f"{virt_encode.row.ops_per_s:,.0f} ops/s"))
 
     print_table(rows, _backend.backend_name())
     return 0
