@@ -29,13 +29,13 @@ from __future__ import annotations
 import os
 import shutil
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from efikit.codec.slot_rule import slot_from_file_name
 from efikit.errors import PEFormatError, StampError
+from efikit.fileio import replacing
 from efikit.pe.certtable import (WIN_CERT_HEADER_SIZE, WIN_CERT_REVISION_2_0,
                                  WIN_CERT_TYPE_EFI_GUID, WIN_CERT_TYPE_PKCS_SIGNED_DATA,
                                  CertEntry, SecurityDirectory, align8, encode_win_certificate,
@@ -437,22 +437,11 @@ def _run(path: str | os.PathLike[str], stamp: Stamp | None, output: str | os.Pat
     # Validate the source before making a copy, then stamp the copy and rename it into place.
     with source.open("rb") as f:
         _do(f, name, stamp, write=False, durable=durable)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        shutil.copyfile(source, temp_name)
-        shutil.copymode(source, temp_name)
-        with open(temp_name, "r+b", buffering=0) as f:
-            result = _do(f, name, stamp, write=True, durable=True)
-        os.replace(temp_name, target)
-    except BaseException:
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    return result
+    with replacing(target) as (_, temp):
+        shutil.copyfile(source, temp)
+        shutil.copymode(source, temp)
+        with temp.open("r+b", buffering=0) as f:
+            return _do(f, name, stamp, write=True, durable=True)
 
 
 def _same_file(a: Path, b: Path) -> bool:
