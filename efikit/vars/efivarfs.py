@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 
 from efikit.errors import Error, StoreError
+from efikit.fileio import replacing
 from efikit.vars.store import (
     DEFAULT_ATTRIBUTES,
     Variable,
@@ -256,21 +257,13 @@ class EfivarfsStore(VariableStore):
     def _replace_plain(self, path: Path, label: str, payload: bytes) -> None:
         guard = _ImmutableGuard(path)
         guard.clear()
-        tmp = path.with_name(f".{path.name}.efikit-tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-            try:
+            with replacing(path) as (fd, _):
                 _write_once(fd, payload)
+                os.fchmod(fd, 0o644)
                 os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
         except OSError as exc:
-            _unlink_quietly(tmp)
             raise StoreError(f"cannot write variable {label}: {_refusal(exc)}") from None
-        except BaseException:
-            _unlink_quietly(tmp)
-            raise
         finally:
             guard.restore()
 
