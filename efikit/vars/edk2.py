@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from efikit.errors import StoreError
-from efikit.vars.atomic import atomic_write
+from efikit.vars.atomic import FileBacked
 from efikit.vars.store import (
     DEFAULT_ATTRIBUTES,
     Variable,
@@ -96,7 +96,7 @@ class Record:
         return self.state in (VAR_ADDED, STATE_IN_TRANSITION)
 
 
-class Edk2Store(VariableStore):
+class Edk2Store(FileBacked, VariableStore):
     """An edk2 varstore image held in memory; file-backed when opened from a path."""
 
     kind = "edk2"
@@ -386,13 +386,5 @@ class Edk2Store(VariableStore):
         self._image = bytearray(snapshot)
         self._parse_variables()
 
-    def _flush(self) -> None:
-        if self.path is not None:
-            self.save()
-
-    def save(self, path: str | os.PathLike[str] | None = None) -> None:
-        """Write the image atomically to ``path`` (default: the file it was opened from)."""
-        target = Path(path) if path is not None else self.path
-        if target is None:
-            raise StoreError(f"{self.source} was not opened from a file: give save() a path")
-        atomic_write(target, bytes(self._image))
+    def _file_bytes(self) -> bytes:
+        return self.to_bytes()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from efikit.errors import StoreError
-from efikit.vars.atomic import atomic_write
+from efikit.vars.atomic import FileBacked, atomic_write
 from efikit.vars.memory import MemoryStore
 from efikit.vars.store import (
     DEFAULT_ATTRIBUTES,
@@ -103,7 +103,7 @@ def _parse_entry(entry: object, where: str) -> Variable:
     return Variable(name, vendor, VariableAttributes(attr), payload, stamp)
 
 
-class JsonStore(MemoryStore):
+class JsonStore(FileBacked, MemoryStore):
     """A JSON export held in memory; file-backed when opened from a path."""
 
     kind = "json"
@@ -126,16 +126,8 @@ class JsonStore(MemoryStore):
     def to_json(self) -> str:
         return dumps(self.variables())
 
-    def _flush(self) -> None:
-        if self.path is not None:
-            self.save()
-
-    def save(self, path: str | os.PathLike[str] | None = None) -> None:
-        """Write the JSON document atomically to ``path`` (default: where it came from)."""
-        target = Path(path) if path is not None else self.path
-        if target is None:
-            raise StoreError(f"{self.source} was not opened from a file: give save() a path")
-        atomic_write(target, self.to_json().encode())
+    def _file_bytes(self) -> bytes:
+        return self.to_json().encode()
 
 
 def write_json(path: str | os.PathLike[str], variables: builtins.list[Variable]) -> None:
