@@ -37,6 +37,7 @@ from efikit.vars.store import (
     VariableName,
     VariableNotFound,
     VariableStore,
+    check_attributes,
     check_name,
     check_timestamp,
 )
@@ -309,9 +310,7 @@ class Edk2Store(FileBacked, VariableStore):
     ) -> None:
         check_name(name)
         check_timestamp(timestamp)
-        attrs = int(attributes)
-        if not 0 <= attrs <= 0xFFFFFFFF:
-            raise StoreError(f"attributes {attrs:#x} do not fit in 32 bits")
+        attrs = check_attributes(attributes)
         data = bytes(data)
         old = self._live.get(VariableName(name, vendor))
         count, pk = 0, 0

@@ -32,6 +32,7 @@ from efikit.vars.store import (
     VariableName,
     VariableNotFound,
     VariableStore,
+    check_attributes,
     check_name,
 )
 
@@ -204,9 +205,7 @@ class EfivarfsStore(VariableStore):
         check_name(name)
         if "/" in name:
             raise StoreError(f"variable name {name!r} cannot be a file name (contains '/')")
-        attrs = int(attributes)
-        if not 0 <= attrs <= 0xFFFFFFFF:
-            raise StoreError(f"attributes {attrs:#x} do not fit in 32 bits")
+        attrs = check_attributes(attributes)
         payload = struct.pack("<I", attrs) + bytes(data)
         label = f"{name}-{vendor}"
         existing = self._file_for(name, vendor)

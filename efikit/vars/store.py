@@ -210,6 +210,14 @@ def check_timestamp(timestamp: bytes | None) -> None:
         raise StoreError(f"timestamp must be a 16-byte EFI_TIME, got {len(timestamp)} bytes")
 
 
+def check_attributes(attributes: VariableAttributes | int) -> int:
+    """The attributes as an int; StoreError unless they fit the 32-bit field."""
+    attrs = int(attributes)
+    if not 0 <= attrs <= 0xFFFFFFFF:
+        raise StoreError(f"attributes {attrs:#x} do not fit in 32 bits")
+    return attrs
+
+
 def check_name(name: str) -> None:
     """Reject names no store can hold (empty, NUL, non-BMP)."""
     if not name:
