@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from efikit.codec.ucs2 import decode_ucs2, find_nul_unit
+from efikit.codec.loadoption_header import read_header
 from efikit.errors import DecodeError
 
 _ACTIVE = 0x1
@@ -36,25 +36,14 @@ class OptionSummary:
 
 def summarize(data: bytes) -> OptionSummary:
     """Header, description and framing checks of an EFI_LOAD_OPTION; DecodeError if broken."""
-    if len(data) < 6:
-        raise DecodeError(f"load option is {len(data)} bytes; the header alone needs 6",
-                          len(data))
-    attributes, list_length = struct.unpack_from("<IH", data, 0)
-    nul = find_nul_unit(data, 6)
-    if nul < 0:
-        raise DecodeError("description has no NUL terminator", 6)
-    description = decode_ucs2(data[6:nul], 6)
-    start = nul + 2
-    end = start + list_length
-    if end > len(data):
-        raise DecodeError(f"FilePathListLength {list_length} runs past the end of the load "
-                          f"option ({len(data) - start} bytes left)", 4)
+    attributes, description, start, end = read_header(data)
     _check_framing(data, start, end)
     return OptionSummary(attributes, description, len(data) - end)
 
 
 def _check_framing(data: bytes, start: int, end: int) -> None:
     """Every device path in data[start:end] is a run of well-framed nodes ending in End."""
+    # Not DevicePath.decode_at (as LoadOption.from_bytes): that imports the device-path codec.
     if start == end:
         return
     position = start

@@ -11,7 +11,8 @@ import struct
 from dataclasses import dataclass, replace
 
 from efikit.codec.devpath import DevicePath
-from efikit.codec.ucs2 import decode_ucs2, encode_ucs2, find_nul_unit
+from efikit.codec.loadoption_header import read_header
+from efikit.codec.ucs2 import decode_ucs2, encode_ucs2
 from efikit.errors import DecodeError, EncodeError
 
 CATEGORY_MASK = 0x1F00
@@ -80,19 +81,8 @@ class LoadOption:
     # ---- binary ---------------------------------------------------------------------------
     @classmethod
     def from_bytes(cls, data: bytes) -> LoadOption:
-        if len(data) < 6:
-            raise DecodeError(f"load option is {len(data)} bytes; the header alone needs 6",
-                              len(data))
-        attributes, list_length = struct.unpack_from("<IH", data, 0)
-        nul = find_nul_unit(data, 6)
-        if nul < 0:
-            raise DecodeError("description has no NUL terminator", 6)
-        description = decode_ucs2(data[6:nul], 6)
-        list_start = nul + 2
-        list_end = list_start + list_length
-        if list_end > len(data):
-            raise DecodeError(f"FilePathListLength {list_length} runs past the end of the load "
-                              f"option ({len(data) - list_start} bytes left)", 4)
+        attributes, description, list_start, list_end = read_header(data)
+        list_length = list_end - list_start
         paths: list[DevicePath] = []
         position = list_start
         while position < list_end:
