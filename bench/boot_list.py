@@ -15,69 +15,26 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _common import add_vendor_entries, efikit_command, time_command, tool
 
-from efikit.boot import BootManager  # noqa: E402
-from efikit.codec.devpath import DevicePath  # noqa: E402
-from efikit.codec.loadoption import LoadOption  # noqa: E402
-from efikit.vars.edk2 import Edk2Store  # noqa: E402
-from efikit.vars.efivarfs import EfivarfsStore  # noqa: E402
+from efikit.boot import BootManager
+from efikit.vars.edk2 import Edk2Store
+from efikit.vars.efivarfs import EfivarfsStore
 
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 ESP = "HD(1,GPT,C7E198DB-EC30-4A23-B0FD-8E2DBC092A01,0x800,0x12C000)"
 HEAVY = ("pefile", "asn1crypto")
 
 
-def tool(name: str) -> str | None:
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    return shutil.which(name)
-
-
 def populate(manager: BootManager, count: int) -> None:
-    for index in range(count):
-        path = DevicePath.from_text(f"{ESP}/\\EFI\\vendor{index:02d}\\grubx64.efi")
-        data = f"root=/dev/sda{index % 8} quiet".encode("utf-16-le") if index % 2 else b""
-        option = LoadOption.create(f"Entry {index:02d}", path, data, active=index % 5 != 0)
-        _, plan = manager.plan_add(option)
-        manager.apply(plan)
+    add_vendor_entries(manager, count, ESP, with_data=True)
     manager.apply(manager.plan_timeout(5) + manager.plan_next(3))
-
-
-def _child_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def time_command(argv: list[str], env: dict[str, str],
-                 runs: int) -> tuple[float, float, str]:
-    """Median wall and CPU (user+sys) time in ms; one untimed warm-up; last run's output.
-    CPU time is reported too because wall time on a shared machine swings with its load."""
-    out = ""
-    wall, cpu = [], []
-    for attempt in range(runs + 1):
-        cpu_before = _child_cpu()
-        start = time.perf_counter()
-        done = subprocess.run(argv, env=env, capture_output=True, text=True)
-        elapsed = (time.perf_counter() - start) * 1000
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.strip()}")
-        out = done.stdout
-        if attempt:
-            wall.append(elapsed)
-            cpu.append((_child_cpu() - cpu_before) * 1000)
-    return statistics.median(wall), statistics.median(cpu), out
 
 
 def heavy_imports(argv: list[str], env: dict[str, str]) -> tuple[list[str], int]:
@@ -106,8 +63,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=64)
     args = parser.parse_args()
 
-    efikit = tool("efikit")
-    efikit_cmd = [efikit] if efikit else [sys.executable, "-m", "efikit"]
+    efikit_cmd = efikit_command()
     with tempfile.TemporaryDirectory(prefix="efikit-bench-") as tmp:
         efivars = Path(tmp) / "efivars"
         efivars.mkdir()

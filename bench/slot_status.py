@@ -14,47 +14,30 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _common import REPO, add_vendor_entries, efikit_command, time_command
 
-from efikit.boot import BootManager  # noqa: E402
-from efikit.codec.devpath import DevicePath  # noqa: E402
-from efikit.codec.loadoption import LoadOption  # noqa: E402
-from efikit.slots.esp_locate import EspLocation  # noqa: E402
-from efikit.slots.machine import SlotMachine  # noqa: E402
-from efikit.slots.operations import plan_commit  # noqa: E402
-from efikit.slots.status import read_status  # noqa: E402
-from efikit.vars.efivarfs import EfivarfsStore  # noqa: E402
+from efikit.boot import BootManager
+from efikit.disk.esp import DirectoryEsp
+from efikit.slots.esp_locate import EspLocation
+from efikit.slots.machine import SlotMachine
+from efikit.slots.operations import plan_commit
+from efikit.slots.status import read_status
+from efikit.vars.efivarfs import EfivarfsStore
 
 GUID = "0F1C8E5A-6C3B-4B7E-9D2A-3E5F60718293"
 ESP = f"HD(1,GPT,{GUID},0x800,0x10000)"
 
 
-def tool(name: str) -> str | None:
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else shutil.which(name)
-
-
 def populate(store: EfivarfsStore, count: int, esp_dir: Path) -> None:
-    import uuid
-
-    from efikit.disk.esp import DirectoryEsp
-
     manager = BootManager(store)
-    for index in range(count - 2):
-        path = DevicePath.from_text(f"{ESP}/\\EFI\\vendor{index:02d}\\grubx64.efi")
-        option = LoadOption.create(f"Entry {index:02d}", path, active=index % 5 != 0)
-        _, plan = manager.plan_add(option)
-        manager.apply(plan)
+    add_vendor_entries(manager, count - 2, ESP)
     location = EspLocation("bench", 1, uuid.UUID(GUID), 0x800, 0x10000, 512)
     machine = SlotMachine(store, DirectoryEsp(esp_dir), location)
     plan_commit(machine, running="A").apply(store, machine.esp)
@@ -64,33 +47,12 @@ def populate(store: EfivarfsStore, count: int, esp_dir: Path) -> None:
     store.set("BootCurrent", manager.vendor, a.to_bytes(2, "little"))
 
 
-def _child_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def time_command(argv: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
-    wall, cpu = [], []
-    for attempt in range(runs + 1):
-        before = _child_cpu()
-        start = time.perf_counter()
-        done = subprocess.run(argv, env=env, capture_output=True, text=True)
-        elapsed = (time.perf_counter() - start) * 1000
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.strip()}")
-        if attempt:
-            wall.append(elapsed)
-            cpu.append((_child_cpu() - before) * 1000)
-    return statistics.median(wall), statistics.median(cpu)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--entries", type=int, default=64)
     args = parser.parse_args()
-    efikit = tool("efikit")
-    base = [efikit] if efikit else [sys.executable, "-m", "efikit"]
+    base = efikit_command()
     efibootmgr = shutil.which("efibootmgr")
     with tempfile.TemporaryDirectory(prefix="efikit-bench-") as tmp:
         efivars = Path(tmp) / "efivars"
@@ -104,15 +66,17 @@ def main() -> None:
         populate(store, args.entries, esp)
         env = dict(os.environ, EFIVARFS_PATH=f"{efivars}/")
         rows: list[tuple[str, float, float]] = []
+
+        def measure(label: str, argv: list[str]) -> None:
+            wall, cpu, _ = time_command(argv, env, args.runs)
+            rows.append((label, wall, cpu))
+
         if efibootmgr:
-            rows.append(("`efibootmgr -v` (peer)", *time_command([efibootmgr, "-v"], env,
-                                                                 args.runs)))
+            measure("`efibootmgr -v` (peer)", [efibootmgr, "-v"])
         status = [*base, "--vars", str(efivars), "slot", "status"]
-        rows.append(("`efikit slot status`", *time_command(status, env, args.runs)))
-        rows.append(("`efikit slot status --json`",
-                     *time_command([*status, "--json"], env, args.runs)))
-        rows.append(("`efikit slot status --esp DIR` (+ loaders, stamps)",
-                     *time_command([*status, "--esp", str(esp)], env, args.runs)))
+        measure("`efikit slot status`", status)
+        measure("`efikit slot status --json`", [*status, "--json"])
+        measure("`efikit slot status --esp DIR` (+ loaders, stamps)", [*status, "--esp", str(esp)])
         library = []
         for attempt in range(args.runs + 1):
             start = time.perf_counter()
