@@ -21,7 +21,8 @@ from efikit.vars.edk2 import Edk2Store
 from efikit.vars.efivarfs import EfivarfsStore
 from efikit.vars.json_store import JsonStore
 from test_boot_libefivar import libefivar_spelling
-from test_boot_support import ESP, MACHINES, copy_machine, option, venv_tool
+from test_boot_support import ESP, MACHINES, copy_machine, option
+from test_vars_support import venv_tool
 
 pytestmark = pytest.mark.peer
 

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
-from conftest import CORPUS, require_tool
+from conftest import CORPUS
 from efikit.codec.devpath import DevicePath
 from efikit.codec.loadoption import LoadOption
 from efikit.vars.memory import MemoryStore
@@ -15,15 +14,6 @@ G = EFI_GLOBAL_VARIABLE
 NV_BS_RT = VariableAttributes(7)
 ESP = "HD(1,GPT,C7E198DB-EC30-4A23-B0FD-8E2DBC092A01,0x800,0x12C000)"
 MACHINES = sorted(p for p in (CORPUS / "efivars").iterdir() if p.is_dir())
-
-
-def venv_tool(name: str) -> str:
-    """A console script beside the running interpreter, else one on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    require_tool(name)
-    return name
 
 
 def option(label: str, loader: str = r"\EFI\x\a.efi", data: bytes = b"",
