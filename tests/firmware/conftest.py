@@ -16,6 +16,13 @@ def require_bench(*extra_tools: str, firmware: harness.Firmware = harness.PLAIN)
     require_file("/usr/lib/crt0-efi-x86_64.o")
 
 
+def require_secure_bench() -> None:
+    """The Secure Boot bench: OVMF secboot build, sbsign/openssl/pesign, the snakeoil key."""
+    require_bench("sbsign", "openssl", "pesign", firmware=harness.SECURE)
+    require_file(harness.SNAKEOIL_KEY)
+    require_file(harness.SNAKEOIL_CERT)
+
+
 @pytest.fixture(scope="session")
 def probe_efi() -> Path:
     """The probe loader, built once per worker (the build itself is serialized by a lock)."""

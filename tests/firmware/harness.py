@@ -36,6 +36,9 @@ PROBE_PREFIX = "EFIKIT-PROBE "
 PROBE_LINE = re.compile(r"EFIKIT-PROBE ([A-Za-z0-9_]+)=([^\r\n]*)")
 # The serial console is a terminal: strip the ANSI escape sequences OVMF's TerminalDxe sends.
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;=?]*[A-Za-z]")
+#: edk2's boot manager refusing a loader under Secure Boot (a stop_on pattern for boot())
+SECURE_BOOT_REFUSED = (r'BdsDxe: failed to load Boot[0-9A-F]{4} "[^"]*" from [^\n]*: '
+                       r'(Access Denied|Security Violation)')
 
 # The disk layout every scenario shares: one ESP, partition 1, at a known place and GUID.
 SECTOR = 512

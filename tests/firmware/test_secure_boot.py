@@ -10,29 +10,19 @@ import pytest
 
 from efikit.pe.authenticode import authenticode_hash
 from firmware import harness
-from firmware.conftest import require_bench
+from firmware.conftest import require_secure_bench
 
 pytestmark = pytest.mark.firmware
-
-REFUSED = r'BdsDxe: failed to load Boot[0-9A-F]{4} "[^"]*" from [^\n]*: (Access Denied|Security Violation)'
-
-
-def _require_secure_bench() -> None:
-    require_bench("sbsign", "openssl", "pesign", firmware=harness.SECURE)
-    from conftest import require_file
-
-    require_file(harness.SNAKEOIL_KEY)
-    require_file(harness.SNAKEOIL_CERT)
 
 
 def test_signed_probe_boots_under_secure_boot(  # type: ignore[no-untyped-def]
     make_disk, make_varstore, probe_efi: Path, tmp_path: Path
 ) -> None:
-    _require_secure_bench()
+    require_secure_bench()
     signed = harness.sbsign(probe_efi, tmp_path / "probe-signed.efi", tmp_path)
     disk = make_disk({harness.FALLBACK_PATH: signed})
     result = harness.boot(disk, make_varstore(harness.SECURE), firmware=harness.SECURE,
-                          tpm_state=tmp_path / "tpm", stop_on=[REFUSED])
+                          tpm_state=tmp_path / "tpm", stop_on=[harness.SECURE_BOOT_REFUSED])
     assert result.stopped_on is None, result.tail()
     probe = result.probe
     assert probe.complete, result.tail()
@@ -46,10 +36,10 @@ def test_signed_probe_boots_under_secure_boot(  # type: ignore[no-untyped-def]
 def test_unsigned_probe_is_refused_under_secure_boot(  # type: ignore[no-untyped-def]
     make_disk, make_varstore, probe_efi: Path
 ) -> None:
-    _require_secure_bench()
+    require_secure_bench()
     disk = make_disk({harness.FALLBACK_PATH: probe_efi})
     result = harness.boot(disk, make_varstore(harness.SECURE), firmware=harness.SECURE,
-                          stop_on=[REFUSED, r"Shell> "], timeout=90)
+                          stop_on=[harness.SECURE_BOOT_REFUSED, r"Shell> "], timeout=90)
     assert result.runs == (), result.tail()
     refusals = [line for line in result.bds_lines() if "Access Denied" in line or "Security Violation" in line]
     assert any(harness.DISK_DEVICE_TEXT in line for line in refusals), result.tail()

@@ -17,26 +17,17 @@ from efikit.pe.authenticode import authenticode_hash
 from efikit.pe.stamp import read_stamp, set_stamp
 from efikit.pe.stamp_format import make_stamp
 from firmware import harness
-from firmware.conftest import require_bench
+from firmware.conftest import require_secure_bench
 
 pytestmark = pytest.mark.firmware
 
-REFUSED = r'BdsDxe: failed to load Boot[0-9A-F]{4} "[^"]*" from [^\n]*: (Access Denied|Security Violation)'
 STAMP = make_stamp("B", {"version": "1.0", "build": "firmware-bench"})
-
-
-def _require_secure_bench() -> None:
-    from conftest import require_file
-
-    require_bench("sbsign", "openssl", "pesign", firmware=harness.SECURE)
-    require_file(harness.SNAKEOIL_KEY)
-    require_file(harness.SNAKEOIL_CERT)
 
 
 def _boot_secure(make_disk, make_varstore, loader: Path, name: str, tpm: Path):  # type: ignore[no-untyped-def]
     disk = make_disk({harness.FALLBACK_PATH: loader}, name=name)
     result = harness.boot(disk, make_varstore(harness.SECURE, name=name),
-                          firmware=harness.SECURE, tpm_state=tpm, stop_on=[REFUSED])
+                          firmware=harness.SECURE, tpm_state=tpm, stop_on=[harness.SECURE_BOOT_REFUSED])
     assert result.stopped_on is None, f"Secure Boot refused {name}:\n{result.tail()}"
     probe = result.probe
     assert probe.complete, result.tail()
@@ -50,7 +41,7 @@ def _boot_secure(make_disk, make_varstore, loader: Path, name: str, tpm: Path): 
 def test_signed_then_stamped_probe_boots_and_keeps_its_pcr4_digest(  # type: ignore[no-untyped-def]
     make_disk, make_varstore, probe_efi: Path, tmp_path: Path
 ) -> None:
-    _require_secure_bench()
+    require_secure_bench()
     signed = harness.sbsign(probe_efi, tmp_path / "probe-signed.efi", tmp_path)
     stamped = tmp_path / "probe-stamped.efi"
     shutil.copyfile(signed, stamped)
@@ -78,7 +69,7 @@ def test_stamped_probe_under_the_other_slot_name_reports_its_own_stamp(  # type:
 ) -> None:
     """boot-b.efi stamped A (the mistake `efikit pe inspect` warns about): the name says B,
     the stamp says A, and the probe reports both as they are."""
-    _require_secure_bench()
+    require_secure_bench()
     signed = harness.sbsign(probe_efi, tmp_path / "probe-signed.efi", tmp_path)
     set_stamp(signed, make_stamp("A"))
     from firmware.entries import slot_option, write_boot_config
@@ -87,7 +78,7 @@ def test_stamped_probe_under_the_other_slot_name_reports_its_own_stamp(  # type:
     varstore = make_varstore(harness.SECURE)
     write_boot_config(varstore, {1: slot_option("slot B", harness.SLOT_B_PATH)}, order=[1],
                       boot_next=1)
-    result = harness.boot(disk, varstore, firmware=harness.SECURE, stop_on=[REFUSED])
+    result = harness.boot(disk, varstore, firmware=harness.SECURE, stop_on=[harness.SECURE_BOOT_REFUSED])
     assert result.stopped_on is None, result.tail()
     probe = result.probe
     assert probe["secureboot"] == "1"
@@ -99,7 +90,7 @@ def test_stamped_probe_under_the_other_slot_name_reports_its_own_stamp(  # type:
 def test_stamped_then_signed_probe_boots_but_loses_the_stamp(  # type: ignore[no-untyped-def]
     make_disk, make_varstore, probe_efi: Path, tmp_path: Path
 ) -> None:
-    _require_secure_bench()
+    require_secure_bench()
     stamped = tmp_path / "probe-stamped-unsigned.efi"
     shutil.copyfile(probe_efi, stamped)
     result = set_stamp(stamped, STAMP)
