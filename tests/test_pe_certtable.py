@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import io
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pefile

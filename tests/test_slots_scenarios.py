@@ -18,7 +18,6 @@ from efikit.vars.store import EFI_GLOBAL_VARIABLE, SYSTEMD_LOADER
 from test_slots_support import (
     LOADER_A,
     LOADER_B,
-    PATH_A,
     PATH_B,
     firmware_boot,
     machine,

@@ -7,8 +7,6 @@ Shell then runs startup.nsh, which saves `bcfg boot dump -v` (display-only text)
 Both must equal efikit's `to_text` in the matching mode."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from efikit.codec.loadoption import LoadOption
