@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 
 from efikit.codec.slot_rule import Slot
 
@@ -11,13 +10,6 @@ UKI_SECTIONS = (".linux", ".initrd", ".cmdline", ".osrel", ".uname", ".splash", 
 # The seed's loader fills in the slot in this placeholder (root=PARTLABEL=METROPOLIS-SYSTEM-X
 # becomes ...-SYSTEM-A or ...-SYSTEM-B: the system partitions are labelled that way).
 DEFAULT_SLOT_PLACEHOLDER = "METROPOLIS-SYSTEM-X"
-
-
-@dataclass(frozen=True)
-class UkiSection:
-    name: str
-    size: int
-    sha256: str
 
 
 def is_uki(section_names: set[str]) -> bool:
