@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-from efikit.cli.common import echo_json
+from efikit.cli.common import echo_json, read_hex_or_file
 from efikit.cli.store_option import open_cli_store
 from efikit.errors import StoreError, UsageError
 from efikit.vars.json_store import dumps, loads, variable_to_json, write_json
@@ -120,12 +119,7 @@ def _read_data(data_hex: str | None, data_file: str | None) -> bytes:
     if (data_hex is None) == (data_file is None):
         raise UsageError("give exactly one of --data-hex and --data-file")
     if data_file is not None:
-        if data_file == "-":
-            return sys.stdin.buffer.read()
-        try:
-            return Path(data_file).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {data_file}: {exc.strerror}") from None
+        return read_hex_or_file(f"@{data_file}")
     assert data_hex is not None
     cleaned = "".join(data_hex.split())
     if cleaned.lower().startswith("0x"):
@@ -227,10 +221,7 @@ def export_cmd(output: str) -> None:
 @_mutating
 def import_cmd(source: str, dry_run: bool, backup: str | None) -> None:
     """Set every variable of a JSON export (as written by vars export or virt-fw-vars)."""
-    try:
-        text = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {source}: {exc.strerror}") from None
+    text = read_hex_or_file(f"@{source}")
     try:
         incoming = loads(text, source)
     except StoreError as exc:
