@@ -87,14 +87,6 @@ class SlotStatus:
         return self.slots[SLOTS.index(slot)]
 
 
-def _u16(manager: BootManager, read: str, problems: list[str]) -> int | None:
-    try:
-        return getattr(manager, read)()  # type: ignore[no-any-return]
-    except Error as exc:
-        problems.append(f"{read}: {exc}")
-        return None
-
-
 def _systemd_string(machine: SlotMachine, name: str) -> str | None:
     try:
         var = machine.store.get(name, SYSTEMD_LOADER)
