@@ -5,6 +5,7 @@ belong to which slot, the ``HD()`` node new entries get, and the load option of 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from efikit.boot import BootEntry, BootManager
@@ -45,9 +46,12 @@ class SlotMachine:
 
     def slot_entries(self, manager: BootManager | None = None) -> dict[Slot, list[BootEntry]]:
         """Each slot's entries (decodable ones whose file is the slot's loader), by number."""
-        manager = manager or self.manager()
+        return self.group_by_slot((manager or self.manager()).entries())
+
+    def group_by_slot(self, entries: Iterable[BootEntry]) -> dict[Slot, list[BootEntry]]:
+        """``slot_entries`` of entries already read (in their order)."""
         found: dict[Slot, list[BootEntry]] = {slot: [] for slot in SLOTS}
-        for entry in manager.entries():
+        for entry in entries:
             path = entry_file_path(entry)
             slot = self.scheme.slot_of_loader(path) if path else None
             if slot is not None:

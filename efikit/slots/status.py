@@ -161,11 +161,11 @@ def read_status(machine: SlotMachine, running: Slot | None = None) -> SlotStatus
     existing = {e.number for e in boot.entries}
     order = boot.order
     order_list = list(order or ())
-    by_slot = machine.slot_entries(manager)
+    by_slot = machine.group_by_slot(boot.entries)
 
     # --- the running slot
     boot_current = boot.boot_current
-    current_entry = manager.find(boot_current) if boot_current is not None else None
+    current_entry = next((e for e in boot.entries if e.number == boot_current), None)
     current_path = entry_file_path(current_entry) if current_entry else None
     from_current, how = running_from_entry(machine, current_entry)
     source: str | None = None
