@@ -25,6 +25,7 @@ from efikit.pe.checksum import compute_checksum
 from efikit.pe.layout import PELayout, SectionHeader, read_layout
 from efikit.pe.sbat import SbatEntry, parse_sbat
 from efikit.pe.signature import AuthenticodeSignature, parse_authenticode
+from efikit.pe.stamp import inspect_stamp
 from efikit.pe.uki import (DEFAULT_SLOT_PLACEHOLDER, UKI_SECTIONS, cmdline_for_slot,
                            decode_text_section, is_uki, parse_os_release)
 
@@ -101,10 +102,6 @@ class StampSummary:
 
 
 def _stamp_summary(path: str | os.PathLike[str]) -> StampSummary | None:
-    try:
-        from efikit.pe.stamp import inspect_stamp
-    except ImportError:
-        return None
     report = inspect_stamp(path)
     if report.stamp is None and report.error is None:
         return None
