@@ -26,6 +26,7 @@ zero CheckSum stays zero, and one that cannot be valid for the file size is left
 """
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import struct
@@ -196,6 +197,12 @@ def read_stamp(path: str | os.PathLike[str]) -> Stamp | None:
     """
     with Path(path).open("rb") as f:
         return _analyse(f, os.fspath(path)).stamp
+
+
+def read_stamp_bytes(data: bytes, name: str = "image") -> Stamp | None:
+    """``read_stamp`` of an image held in memory (a loader read from a disk image, say);
+    ``name`` stands for the image in error messages."""
+    return _analyse(io.BytesIO(data), name).stamp
 
 
 def slot_mismatch(path: str | os.PathLike[str], stamp: Stamp | None) -> str | None:
@@ -487,4 +494,4 @@ def clear_stamp(path: str | os.PathLike[str], output: str | os.PathLike[str] | N
 
 
 __all__ = ["StampReport", "StampResult", "UNSIGNED_WARNING", "clear_stamp", "inspect_stamp",
-           "read_stamp", "set_stamp", "slot_mismatch"]
+           "read_stamp", "read_stamp_bytes", "set_stamp", "slot_mismatch"]

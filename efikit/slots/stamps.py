@@ -1,11 +1,7 @@
-"""The one place the slot code reads an Authenticode stamp from a loader's bytes.
-
-The stamp reader lives in ``efikit.pe`` (its own issue); this module keeps the slot code
-working, without stamps, until that reader exists, and turns its errors into text.
-"""
+"""The one place the slot code reads an Authenticode stamp from a loader's bytes (the reader
+is ``efikit.pe.stamp``): its errors become text, so a bad stamp is a status reason."""
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 
 from efikit.codec.slot_rule import Slot
@@ -22,19 +18,13 @@ class LoaderStamp:
 
 
 def read_loader_stamp(data: bytes) -> LoaderStamp | None:
-    """The stamp in a loader's bytes; None when it has none (or stamps are not supported)."""
+    """The stamp in a loader's bytes; None when it has none."""
+    from efikit.pe.stamp import read_stamp_bytes  # noqa: PLC0415 - pulls in asn1crypto
+
     try:
-        from efikit.pe.stamp import read_stamp
-    except ImportError:
-        return None
-    # read_stamp takes a path; the loader may live inside a disk image, so hand it a copy.
-    with tempfile.NamedTemporaryFile(prefix="efikit-loader-", suffix=".efi") as handle:
-        handle.write(data)
-        handle.flush()
-        try:
-            stamp = read_stamp(handle.name)
-        except Error as exc:
-            return LoaderStamp(None, (), str(exc).replace(handle.name, "loader"))
+        stamp = read_stamp_bytes(data, "loader")
+    except Error as exc:
+        return LoaderStamp(None, (), str(exc))
     if stamp is None:
         return None
-    return LoaderStamp(stamp.slot, tuple(getattr(stamp, "meta", ())))
+    return LoaderStamp(stamp.slot, stamp.meta)
