@@ -114,7 +114,7 @@ def entry_line(entry: BootEntry, verbose: bool) -> str:
     return f"{entry.name}{mark} {load_option_line(entry.option)}"
 
 
-def _status_lines(manager: BootManager, status: BootStatus) -> list[str]:
+def _status_lines(status: BootStatus) -> list[str]:
     """The efibootmgr-style header: BootCurrent, BootNext, Timeout, BootOrder."""
     lines = []
     kind = status.kind
@@ -166,7 +166,7 @@ def list_cmd(verbose: bool, kind_name: str, as_json: bool) -> None:
     if as_json:
         echo_json(status_json(status, manager.store.source, manager.store.kind))
         return
-    lines = _status_lines(manager, status)
+    lines = _status_lines(status)
     lines.extend(entry_line(e, verbose) for e in status.entries)
     click.echo("\n".join(lines))
 
