@@ -159,8 +159,5 @@ def write_backup(path: str | os.PathLike[str], plan: Plan) -> int:
     if target.exists():
         raise UsageError(f"backup file {target} already exists; choose another name")
     variables = plan.overwritten()
-    try:
-        write_json(target, variables)
-    except OSError as exc:
-        raise StoreError(f"cannot write backup {target}: {exc.strerror}") from None
+    write_json(target, variables)  # raises StoreError naming the file
     return len(variables)

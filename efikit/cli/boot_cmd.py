@@ -248,12 +248,9 @@ def _optional_data(data_text: str | None, data_hex: str | None,
 
         return read_hex_or_file(data_hex)
     if data_file is not None:
-        from pathlib import Path  # noqa: PLC0415
+        from efikit.cli.common import read_hex_or_file  # noqa: PLC0415
 
-        try:
-            return Path(data_file).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {data_file}: {exc.strerror}") from None
+        return read_hex_or_file("@" + data_file)  # '-' reads stdin
     return None
 
 
@@ -301,7 +298,7 @@ def path_options(func: F) -> F:
         click.option("--data", "data_text", metavar="TEXT",
                      help="Optional data as text (stored as UCS-2, NUL-terminated)."),
         click.option("--data-hex", metavar="HEX", help="Optional data as hex bytes."),
-        click.option("--data-file", type=click.Path(dir_okay=False, exists=True),
+        click.option("--data-file", type=click.Path(dir_okay=False, allow_dash=True),
                      help="Optional data: the raw bytes of this file."),
     ]):
         func = decorator(func)

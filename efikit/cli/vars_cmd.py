@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -30,6 +31,8 @@ def _key(text: str) -> VariableName:
 def _backup(path: str | None, variables: list[Variable]) -> None:
     """Save what a change overwrites, as JSON that `efikit vars import` restores."""
     if path is not None:
+        if Path(path).exists():
+            raise UsageError(f"backup file {path} already exists; choose another name")
         write_json(path, variables)
         click.echo(f"saved {len(variables)} variable(s) to {path}", err=True)
 

@@ -11,6 +11,7 @@ from efikit.vars.store import (
     VariableName,
     VariableNotFound,
     VariableStore,
+    check_attributes,
     check_name,
     check_timestamp,
 )
@@ -44,6 +45,7 @@ class MemoryStore(VariableStore):
     ) -> None:
         check_name(name)
         check_timestamp(timestamp)
+        check_attributes(attributes)
         key = VariableName(name, vendor)
         if timestamp is None and key in self._vars:
             timestamp = self._vars[key].timestamp
