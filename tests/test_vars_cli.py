@@ -98,9 +98,10 @@ def test_set_rm_dry_run_and_backup(fd: Path, tmp_path: Path) -> None:
     code, out, _ = run_cli(base + ["rm", "Timeout", "--dry-run"])
     assert code == 0 and b"would delete" in out
     assert Edk2Store.open(fd).get("Timeout", G) is not None
-    code, out, _ = run_cli(base + ["rm", "Timeout", "--backup", str(backup)])
+    rm_backup = tmp_path / "rm-backup.json"  # a backup file is never overwritten
+    code, out, _ = run_cli(base + ["rm", "Timeout", "--backup", str(rm_backup)])
     assert code == 0 and Edk2Store.open(fd).get("Timeout", G) is None
-    assert [v.name for v in loads(backup.read_text())] == ["Timeout"]
+    assert [v.name for v in loads(rm_backup.read_text())] == ["Timeout"]
     code, _, err = run_cli(base + ["rm", "Timeout"])
     assert code == 1 and "no variable" in err
 
