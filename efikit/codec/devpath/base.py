@@ -1,16 +1,20 @@
 """Device-path nodes: the base class, the registry, raw and end nodes.
 
 Every node type is a frozen dataclass with named fields. A node type registers a decoder
-for its (type, subtype); decoding always checks that the typed node re-encodes to the very
-same payload and otherwise keeps the bytes as a ``RawNode``, so unknown or odd-sized nodes
-survive byte-exact.
+for its (type, subtype); decoding checks that the typed node re-encodes to the very same
+payload (unless its class declares EXACT_LAYOUT) and otherwise keeps the bytes as a
+``RawNode``, so unknown or odd-sized nodes survive byte-exact.
+
+A node type can also register a text renderer (``register_text``): the node's text straight
+from its payload, built with the same formatting function as the class's ``to_text``.
+``DevicePath.to_text`` uses it on decoded paths so that printing does not build the nodes.
 """
 from __future__ import annotations
 
 import importlib
 import struct
 from dataclasses import dataclass
-from typing import Callable, ClassVar, TypeVar
+from typing import Any, Callable, ClassVar, TypeVar
 
 from efikit.errors import EncodeError
 
@@ -38,6 +42,17 @@ GENERIC_TYPE_KEYWORDS: dict[int, str] = {
 }
 
 
+_GUID_HEAD = struct.Struct("<IHH")
+
+
+def guid_text(data: bytes, offset: int = 0) -> str:
+    """The EFI_GUID at data[offset:offset + 16] as edk2 prints %g (upper case): what
+    guid_to_text(guid_from_bytes(...)) gives, without building a uuid.UUID."""
+    data1, data2, data3 = _GUID_HEAD.unpack_from(data, offset)
+    tail = data[offset + 8:offset + 16].hex().upper()
+    return "%08X-%04X-%04X-%s-%s" % (data1, data2, data3, tail[:4], tail[4:])
+
+
 class NodeLayoutError(Exception):
     """Internal: a payload that does not have the layout of the node type (→ RawNode)."""
 
@@ -48,6 +63,11 @@ class Node:
 
     TYPE: ClassVar[int] = -1
     SUBTYPE: ClassVar[int] = -1
+    # True when from_payload returns a node only for a payload that payload() gives back
+    # byte for byte (a struct layout whose exact size it checked): decode_node then skips
+    # the re-encode check. Honoured only while from_payload and payload are those of the
+    # class that sets it (a subclass that overrides either one loses it).
+    EXACT_LAYOUT: ClassVar[bool] = False
 
     @property
     def type_code(self) -> int:
@@ -119,6 +139,7 @@ class EndInstanceNode(Node):
 
     TYPE: ClassVar[int] = TYPE_END
     SUBTYPE: ClassVar[int] = SUBTYPE_END_INSTANCE
+    EXACT_LAYOUT: ClassVar[bool] = True
 
     def payload(self) -> bytes:
         return b""
@@ -134,6 +155,20 @@ class EndInstanceNode(Node):
 
 
 NodeDecoder = Callable[[bytes, int], Node]
+# (data, start, end, display_only) → the text of the node whose payload is data[start:end],
+# or None to let the object model decide.
+TextRenderer = Callable[[bytes, int, int, bool], "str | None"]
+# A fixed layout's text: (payload size, its Struct.unpack_from, and either a %-template of
+# the fields or text(*fields, display_only)).
+LayoutText = tuple[int, Callable[[bytes, int], tuple[Any, ...]], "str | Callable[..., str]"]
+# (payload, offset) → None; raises the DecodeError the decoder would raise.
+PayloadCheck = Callable[[bytes, int], None]
+
+
+def text_key(node_type: int, node_subtype: int) -> int:
+    """The key of the text tables: the node header's first two bytes as a little-endian
+    UINT16 (what one struct read of the header gives)."""
+    return node_type | node_subtype << 8
 
 
 class _LazyDecoder:
@@ -165,6 +200,12 @@ _DECODERS: dict[tuple[int, int], NodeDecoder] = {
     key: _LazyDecoder(key, module) for key, module in DECODER_MODULES.items()}
 # (type, subtype) → the module that really registered it (tests compare it to the index).
 _REGISTERED_BY: dict[tuple[int, int], str] = {}
+# Decoders whose nodes need no re-encode check (see Node.EXACT_LAYOUT).
+_EXACT: set[tuple[int, int]] = set()
+# Text straight from the payload, and the DecodeError checks that must run at decode time
+# for those types (see register_text).
+_TEXTS: dict[int, TextRenderer | LayoutText] = {}  # by text_key
+_CHECKS: dict[int, PayloadCheck | None] = {}  # by text_key; None: the decoder never raises
 
 N = TypeVar("N", bound=type[Node])
 
@@ -181,10 +222,49 @@ def _register(key: tuple[int, int], decoder: NodeDecoder, module: str, what: str
     _REGISTERED_BY[key] = module
 
 
+def _defining_class(cls: type, name: str) -> type | None:
+    return next((klass for klass in cls.__mro__ if name in vars(klass)), None)
+
+
 def register_node(cls: N) -> N:
     """Class decorator: decode (cls.TYPE, cls.SUBTYPE) with cls.from_payload."""
-    _register((cls.TYPE, cls.SUBTYPE), cls.from_payload, cls.__module__, "node classes")
+    key = (cls.TYPE, cls.SUBTYPE)
+    _register(key, cls.from_payload, cls.__module__, "node classes")
+    owner = _defining_class(cls, "EXACT_LAYOUT")
+    if cls.EXACT_LAYOUT and owner is _defining_class(cls, "from_payload") \
+            and owner is _defining_class(cls, "payload"):
+        _EXACT.add(key)
     return cls
+
+
+def register_text(node_type: int, node_subtype: int, render: TextRenderer,
+                  check: PayloadCheck | None = None) -> None:
+    """Render (type, subtype) nodes from their payload: ``render(data, start, end,
+    display_only)`` returns exactly ``decode_node(t, s, data[start:end], start)
+    .to_text(display_only)`` — so it formats with the node class's own function or
+    template — and raises the DecodeError that decode_node raises; or it returns None to
+    leave that payload to the object model. If the decoder can raise DecodeError,
+    ``check(payload, offset)`` raises the same one: DevicePath.decode_at runs it, as it
+    builds the node only when asked for it."""
+    _register_text(text_key(node_type, node_subtype), render, check)
+
+
+def register_layout_text(node_type: int, node_subtype: int, layout: struct.Struct,
+                         text: str | Callable[..., str]) -> None:
+    """Render (type, subtype) nodes whose payload is exactly ``layout`` (other sizes go to
+    the object model) as ``text % layout.unpack(payload)`` (a template) or
+    ``text(*layout.unpack(payload), display_only)``: the node class must decode such
+    payloads with ``layout`` and print with the same ``text``."""
+    _register_text(text_key(node_type, node_subtype),
+                   (layout.size, layout.unpack_from, text), None)
+
+
+def _register_text(key: int, render: TextRenderer | LayoutText,
+                   check: PayloadCheck | None) -> None:
+    if key in _TEXTS:
+        raise RuntimeError(f"two text renderers registered for key 0x{key:04X}")
+    _TEXTS[key] = render
+    _CHECKS[key] = check
 
 
 def register_decoder(node_type: int, node_subtype: int, decoder: NodeDecoder) -> None:
@@ -200,6 +280,8 @@ def all_node_decoders() -> dict[tuple[int, int], NodeDecoder]:
 
 
 register_node(EndInstanceNode)
+register_text(TYPE_END, SUBTYPE_END_INSTANCE,
+              lambda data, start, end, display_only: "," if start == end else None)
 
 
 def decode_node(node_type: int, node_subtype: int, payload: bytes, offset: int) -> Node:
@@ -208,7 +290,8 @@ def decode_node(node_type: int, node_subtype: int, payload: bytes, offset: int) 
     ``offset`` is the payload's offset in the caller's buffer. DecodeError passes through
     (e.g. an odd-length file-path string), everything else means "keep it raw".
     """
-    decoder = _DECODERS.get((node_type, node_subtype))
+    key = (node_type, node_subtype)
+    decoder = _DECODERS.get(key)
     if type(decoder) is _LazyDecoder:
         decoder = decoder.load()  # outside the try: an import failure is not a layout error
     if decoder is not None:
@@ -219,6 +302,8 @@ def decode_node(node_type: int, node_subtype: int, payload: bytes, offset: int) 
         except EncodeError:
             node = None
         if node is not None:
+            if key in _EXACT:
+                return node
             try:
                 if node.payload() == payload:
                     return node

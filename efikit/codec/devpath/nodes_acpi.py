@@ -8,7 +8,15 @@ from typing import ClassVar
 
 from efikit.errors import EncodeError
 
-from .base import TYPE_ACPI, Node, NodeLayoutError, check_payload_length, register_node
+from .base import (
+    TYPE_ACPI,
+    Node,
+    NodeLayoutError,
+    check_payload_length,
+    register_layout_text,
+    register_node,
+    register_text,
+)
 from .textparse import TextArgs, is_text_safe, keyword
 
 PNP_EISA_VENDOR = 0x41D0  # "PNP" compressed into the low 16 bits of an EISA id
@@ -51,22 +59,37 @@ def parse_eisa_id(text: str) -> int | None:
     return (int(match.group(2), 16) << 16) | letters
 
 
+def acpi_text(hid: int, uid: int, display_only: bool = False) -> str:
+    """Acpi(HID,UID), or the alias edk2 prints for a PNP id (PciRoot(0x0), ...)."""
+    if (hid & 0xFFFF) == PNP_EISA_VENDOR:
+        product = hid >> 16
+        alias = ACPI_ALIASES.get(product)
+        if alias:
+            return "%s(0x%X)" % (alias, uid)
+        return "Acpi(PNP%04X,0x%X)" % (product, uid)
+    return "Acpi(0x%08X,0x%X)" % (hid, uid)
+
+
+_ACPI = struct.Struct("<II")
+
+
 @register_node
 @dataclass(frozen=True, slots=True)
 class AcpiNode(Node):
     TYPE: ClassVar[int] = TYPE_ACPI
     SUBTYPE: ClassVar[int] = 0x01
+    EXACT_LAYOUT: ClassVar[bool] = True
 
     hid: int
     uid: int = 0
 
     def payload(self) -> bytes:
-        return struct.pack("<II", self.hid, self.uid)
+        return _ACPI.pack(self.hid, self.uid)
 
     @classmethod
     def from_payload(cls, payload: bytes, offset: int) -> Node:
         check_payload_length(payload, 8)
-        hid, uid = struct.unpack("<II", payload)
+        hid, uid = _ACPI.unpack(payload)
         return cls(hid, uid)
 
     @property
@@ -74,13 +97,10 @@ class AcpiNode(Node):
         return (self.hid & 0xFFFF) == PNP_EISA_VENDOR
 
     def to_text(self, display_only: bool = False) -> str:
-        if self.is_pnp:
-            product = self.hid >> 16
-            alias = ACPI_ALIASES.get(product)
-            if alias:
-                return f"{alias}(0x{self.uid:X})"
-            return f"Acpi(PNP{product:04X},0x{self.uid:X})"
-        return f"Acpi(0x{self.hid:08X},0x{self.uid:X})"
+        return acpi_text(self.hid, self.uid)
+
+
+register_layout_text(TYPE_ACPI, 0x01, _ACPI, acpi_text)
 
 
 def parse_hid(args: TextArgs, index: int) -> int:
@@ -226,6 +246,7 @@ class AcpiAdrNode(Node):
 
     TYPE: ClassVar[int] = TYPE_ACPI
     SUBTYPE: ClassVar[int] = 0x03
+    EXACT_LAYOUT: ClassVar[bool] = True
 
     addresses: tuple[int, ...]
 
@@ -236,12 +257,31 @@ class AcpiAdrNode(Node):
 
     @classmethod
     def from_payload(cls, payload: bytes, offset: int) -> Node:
-        if not payload or len(payload) % 4:
+        addresses = _acpi_addresses(payload)
+        if addresses is None:
             raise NodeLayoutError
-        return cls(struct.unpack(f"<{len(payload) // 4}I", payload))
+        return cls(addresses)
 
     def to_text(self, display_only: bool = False) -> str:
-        return "AcpiAdr(" + ",".join(f"0x{value:X}" for value in self.addresses) + ")"
+        return acpi_adr_text(self.addresses)
+
+
+def _acpi_addresses(payload: bytes) -> tuple[int, ...] | None:
+    if not payload or len(payload) % 4:
+        return None
+    return struct.unpack(f"<{len(payload) // 4}I", payload)
+
+
+def acpi_adr_text(addresses: tuple[int, ...]) -> str:
+    return "AcpiAdr(" + ",".join(["0x%X" % value for value in addresses]) + ")"
+
+
+def _acpi_adr_text_at(data: bytes, start: int, end: int, display_only: bool) -> str | None:
+    addresses = _acpi_addresses(data[start:end])
+    return None if addresses is None else acpi_adr_text(addresses)
+
+
+register_text(TYPE_ACPI, 0x03, _acpi_adr_text_at)
 
 
 @keyword("AcpiAdr")

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import TYPE_HARDWARE, Node, check_payload_length, register_node
+from .base import TYPE_HARDWARE, Node, check_payload_length, register_node, register_text
 from .textparse import TextArgs, keyword
 from .vendor import VendorNode, parse_vendor
+
+
+PCI_TEXT = "Pci(0x%X,0x%X)"  # device, function (%-formatting: twice as fast as f"{:X}")
 
 
 @register_node
@@ -15,6 +18,7 @@ from .vendor import VendorNode, parse_vendor
 class PciNode(Node):
     TYPE: ClassVar[int] = TYPE_HARDWARE
     SUBTYPE: ClassVar[int] = 0x01
+    EXACT_LAYOUT: ClassVar[bool] = True
 
     device: int
     function: int
@@ -28,7 +32,14 @@ class PciNode(Node):
         return cls(device=payload[1], function=payload[0])
 
     def to_text(self, display_only: bool = False) -> str:
-        return f"Pci(0x{self.device:X},0x{self.function:X})"
+        return PCI_TEXT % (self.device, self.function)
+
+
+def _pci_text_at(data: bytes, start: int, end: int, display_only: bool) -> str | None:
+    return PCI_TEXT % (data[start + 1], data[start]) if end - start == 2 else None
+
+
+register_text(TYPE_HARDWARE, 0x01, _pci_text_at)
 
 
 @keyword("Pci")

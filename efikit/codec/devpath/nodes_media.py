@@ -7,11 +7,20 @@ import uuid
 from dataclasses import dataclass
 from typing import ClassVar
 
-from efikit.codec.guid import guid_from_bytes, guid_to_text
+from efikit.codec.guid import guid_from_bytes
 from efikit.codec.ucs2 import decode_ucs2, encode_ucs2, find_nul_unit
 from efikit.errors import DecodeError, EncodeError
 
-from .base import TYPE_MEDIA, Node, NodeLayoutError, check_payload_length, register_node
+from .base import (
+    TYPE_MEDIA,
+    Node,
+    NodeLayoutError,
+    check_payload_length,
+    guid_text,
+    register_layout_text,
+    register_node,
+    register_text,
+)
 from .textparse import TextArgs, keyword
 from .vendor import VendorNode, parse_vendor
 
@@ -22,6 +31,23 @@ MBR_TYPE_PCAT = 1
 MBR_TYPE_GPT = 2
 
 
+def hard_drive_text(number: int, start: int, size: int, signature: bytes, mbr_type: int,
+                    signature_type: int, display_only: bool = False) -> str:
+    # edk2 prints the UINT32 partition number with %d: 0x80000000 and up come out negative.
+    if number >> 31:
+        number -= 1 << 32
+    if signature_type == SIGNATURE_MBR:
+        kind = "MBR,0x%08X" % int.from_bytes(signature[:4], "little")
+    elif signature_type == SIGNATURE_GPT:
+        kind = "GPT," + guid_text(signature)
+    else:
+        kind = "%d,0" % signature_type
+    return "HD(%d,%s,0x%X,0x%X)" % (number, kind, start, size)
+
+
+_HARD_DRIVE = struct.Struct("<IQQ16sBB")
+
+
 @register_node
 @dataclass(frozen=True, slots=True)
 class HardDriveNode(Node):
@@ -29,7 +55,8 @@ class HardDriveNode(Node):
 
     TYPE: ClassVar[int] = TYPE_MEDIA
     SUBTYPE: ClassVar[int] = 0x01
-    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<IQQ16sBB")
+    EXACT_LAYOUT: ClassVar[bool] = True
+    _LAYOUT: ClassVar[struct.Struct] = _HARD_DRIVE
 
     partition_number: int
     partition_start: int
@@ -72,17 +99,11 @@ class HardDriveNode(Node):
         return cls(*cls._LAYOUT.unpack(payload))
 
     def to_text(self, display_only: bool = False) -> str:
-        # edk2 prints the UINT32 partition number with %d: 0x80000000 and up come out negative.
-        number = self.partition_number
-        if number >> 31:
-            number -= 1 << 32
-        if self.signature_type == SIGNATURE_MBR:
-            head = f"HD({number},MBR,0x{self.mbr_signature:08X},"
-        elif self.signature_type == SIGNATURE_GPT:
-            head = f"HD({number},GPT,{guid_to_text(guid_from_bytes(self.signature))},"
-        else:
-            head = f"HD({number},{self.signature_type},0,"
-        return head + f"0x{self.partition_start:X},0x{self.partition_size:X})"
+        return hard_drive_text(self.partition_number, self.partition_start, self.partition_size,
+                               self.signature, self.mbr_type, self.signature_type)
+
+
+register_layout_text(TYPE_MEDIA, 0x01, _HARD_DRIVE, hard_drive_text)
 
 
 def _partition_number(args: TextArgs) -> int:
@@ -121,21 +142,56 @@ class FilePathNode(Node):
     path: str
 
     def payload(self) -> bytes:
-        if "\0" in self.path:
+        path = self.path
+        if "\0" in path:
             raise EncodeError("a file path cannot contain NUL")
-        return encode_ucs2(self.path)
+        if path.isascii():  # what encode_ucs2 gives, without its per-character checks
+            return path.encode("utf-16-le") + b"\0\0"
+        return encode_ucs2(path)
 
     @classmethod
     def from_payload(cls, payload: bytes, offset: int) -> Node:
-        if len(payload) % 2:
-            raise DecodeError("odd-length UCS-2 string in file-path node", offset)
-        nul = find_nul_unit(payload)
-        if nul != len(payload) - 2:
+        path = file_path_from_payload(payload, offset)
+        if path is None:
             raise NodeLayoutError  # no terminator, or bytes after it: keep raw
-        return cls(decode_ucs2(payload[:nul], offset))
+        return cls(path)
 
     def to_text(self, display_only: bool = False) -> str:
         return self.path
+
+
+def file_path_from_payload(payload: bytes, offset: int) -> str | None:
+    """The path a FILEPATH payload holds; None if it is not exactly one NUL-terminated
+    string; DecodeError for an odd length or a lone surrogate (as decode_ucs2)."""
+    if len(payload) % 2:
+        raise DecodeError("odd-length UCS-2 string in file-path node", offset)
+    if payload[-2:] != b"\0\0":
+        return None
+    raw = payload[:-2]
+    path = bytes(raw).decode("utf-16-le", errors="surrogatepass")
+    if "\0" in path:  # an earlier NUL code unit: bytes after the terminator
+        return None
+    return path if path.isascii() else decode_ucs2(raw, offset)
+
+
+def _check_file_path(payload: bytes, offset: int) -> None:
+    """Raise what FilePathNode.from_payload raises (the common case: no error, quickly)."""
+    if len(payload) % 2 == 0:
+        try:
+            payload.decode("utf-16-le")  # strict: fails on every lone surrogate
+            return
+        except UnicodeDecodeError:
+            pass
+    file_path_from_payload(payload, offset)
+
+
+def _file_path_text_at(data: bytes, start: int, end: int, display_only: bool) -> str | None:
+    path = file_path_from_payload(data[start:end], start)
+    # An ASCII path re-encodes exactly; anything else goes through the object model.
+    return path if path is not None and path.isascii() else None
+
+
+register_text(TYPE_MEDIA, 0x04, _file_path_text_at, _check_file_path)
 
 
 @keyword("File")
@@ -149,10 +205,15 @@ def _parse_venmedia(args: TextArgs) -> VendorNode:
     return parse_vendor(TYPE_MEDIA, args)
 
 
+def guid_only_text(keyword_name: str, guid: str) -> str:
+    return f"{keyword_name}({guid})"
+
+
 @dataclass(frozen=True, slots=True)
 class _GuidOnlyNode(Node):
     guid: uuid.UUID
     KEYWORD: ClassVar[str] = ""
+    EXACT_LAYOUT: ClassVar[bool] = True
 
     def payload(self) -> bytes:
         return self.guid.bytes_le
@@ -163,7 +224,7 @@ class _GuidOnlyNode(Node):
         return cls(guid_from_bytes(payload))
 
     def to_text(self, display_only: bool = False) -> str:
-        return f"{self.KEYWORD}({guid_to_text(self.guid)})"
+        return guid_only_text(self.KEYWORD, guid_text(self.guid.bytes_le))
 
 
 @register_node
@@ -194,6 +255,19 @@ class MediaProtocolNode(_GuidOnlyNode):
     TYPE: ClassVar[int] = TYPE_MEDIA
     SUBTYPE: ClassVar[int] = 0x05
     KEYWORD: ClassVar[str] = "Media"
+
+
+def _register_guid_only_text(cls: type[_GuidOnlyNode]) -> None:
+    name = cls.KEYWORD
+
+    def render(data: bytes, start: int, end: int, display_only: bool) -> str | None:
+        return guid_only_text(name, guid_text(data, start)) if end - start == 16 else None
+
+    register_text(cls.TYPE, cls.SUBTYPE, render)
+
+
+for _cls in (FvFileNode, FvNode, MediaProtocolNode):
+    _register_guid_only_text(_cls)
 
 
 def _register_guid_keyword(cls: type[_GuidOnlyNode], *names: str) -> None:

@@ -12,11 +12,29 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from operator import attrgetter
+from typing import Callable, ClassVar
 
 from efikit.errors import EncodeError
 
-from .base import TYPE_MESSAGING, Node, NodeLayoutError, register_node
+from .base import (
+    TYPE_MESSAGING,
+    Node,
+    NodeLayoutError,
+    register_layout_text,
+    register_node,
+)
+
+# Node class → a function giving its field values in field order (fields() is slow).
+_FIELD_GETTERS: dict[type, Callable[[object], tuple[object, ...]]] = {}
+
+
+def _field_getter(cls: type) -> Callable[[object], tuple[object, ...]]:
+    names = [f.name for f in fields(cls)]
+    if len(names) == 1:
+        single = attrgetter(names[0])
+        return lambda node: (single(node),)
+    return attrgetter(*names)  # type: ignore[return-value]
 from .textparse import TextArgs, keyword
 
 
@@ -25,9 +43,13 @@ class FixedLayoutNode(Node):
     """A node whose payload is exactly ``_LAYOUT`` packed from the fields, in field order."""
 
     _LAYOUT: ClassVar[struct.Struct] = struct.Struct("")
+    EXACT_LAYOUT: ClassVar[bool] = True  # pack(unpack(payload)) == payload for '<' layouts
 
     def _values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self))
+        getter = _FIELD_GETTERS.get(type(self))
+        if getter is None:
+            getter = _FIELD_GETTERS[type(self)] = _field_getter(type(self))
+        return getter(self)
 
     def payload(self) -> bytes:
         try:
@@ -44,7 +66,13 @@ class FixedLayoutNode(Node):
 
 def hex_text(value: int) -> str:
     """edk2's ``0x%x`` (PrintLib prints hex digits in upper case)."""
-    return f"0x{value:X}"
+    return "0x%X" % value  # %-formatting: faster than f"{:X}"
+
+
+def register_fixed_text(cls: type[FixedLayoutNode], text: str | Callable[..., str]) -> None:
+    """Render ``cls`` nodes from their payload with ``text``: a %-template of all the
+    fields in order, or ``text(*fields, display_only)``; its to_text uses the same."""
+    register_layout_text(cls.TYPE, cls.SUBTYPE, cls._LAYOUT, text)
 
 
 # ---- ATAPI, SCSI -------------------------------------------------------------------------
@@ -67,11 +95,19 @@ class AtaNode(FixedLayoutNode):
     lun: int = 0
 
     def to_text(self, display_only: bool = False) -> str:
-        if display_only:
-            return f"Ata({hex_text(self.lun)})"
-        channel = "Secondary" if self.primary_secondary == 1 else "Primary"
-        drive = "Slave" if self.slave_master == 1 else "Master"
-        return f"Ata({channel},{drive},{hex_text(self.lun)})"
+        return ata_text(self.primary_secondary, self.slave_master, self.lun, display_only)
+
+
+def ata_text(primary_secondary: int, slave_master: int, lun: int,
+             display_only: bool = False) -> str:
+    if display_only:
+        return f"Ata({hex_text(lun)})"
+    channel = "Secondary" if primary_secondary == 1 else "Primary"
+    drive = "Slave" if slave_master == 1 else "Master"
+    return f"Ata({channel},{drive},{hex_text(lun)})"
+
+
+register_fixed_text(AtaNode, ata_text)
 
 
 @keyword("Ata")
@@ -96,7 +132,11 @@ class ScsiNode(FixedLayoutNode):
     lun: int = 0
 
     def to_text(self, display_only: bool = False) -> str:
-        return f"Scsi({hex_text(self.pun)},{hex_text(self.lun)})"
+        return SCSI_TEXT % (self.pun, self.lun)
+
+
+SCSI_TEXT = "Scsi(0x%X,0x%X)"
+register_fixed_text(ScsiNode, SCSI_TEXT)
 
 
 @keyword("Scsi", "SCSI")  # SCSI(pun,lun): efibootmgr's spelling
@@ -119,7 +159,11 @@ class LogicalUnitNode(FixedLayoutNode):
     lun: int = 0
 
     def to_text(self, display_only: bool = False) -> str:
-        return f"Unit({hex_text(self.lun)})"
+        return UNIT_TEXT % self.lun
+
+
+UNIT_TEXT = "Unit(0x%X)"
+register_fixed_text(LogicalUnitNode, UNIT_TEXT)
 
 
 @keyword("Unit")
@@ -143,8 +187,11 @@ class SataNode(FixedLayoutNode):
     lun: int = 0
 
     def to_text(self, display_only: bool = False) -> str:
-        return (f"Sata({hex_text(self.hba_port)},{hex_text(self.port_multiplier_port)},"
-                f"{hex_text(self.lun)})")
+        return SATA_TEXT % (self.hba_port, self.port_multiplier_port, self.lun)
+
+
+SATA_TEXT = "Sata(0x%X,0x%X,0x%X)"
+register_fixed_text(SataNode, SATA_TEXT)
 
 
 @keyword("Sata")
@@ -164,13 +211,14 @@ class NvmeNode(Node):
 
     TYPE: ClassVar[int] = TYPE_MESSAGING
     SUBTYPE: ClassVar[int] = 0x17
+    EXACT_LAYOUT: ClassVar[bool] = True
 
     namespace_id: int = 0
     eui64: int = 0
 
     def payload(self) -> bytes:
         try:
-            return struct.pack("<IQ", self.namespace_id, self.eui64)
+            return _NVME.pack(self.namespace_id, self.eui64)
         except struct.error as exc:
             raise EncodeError(f"NvmeNode: a field is out of range ({exc})") from None
 
@@ -178,11 +226,21 @@ class NvmeNode(Node):
     def from_payload(cls, payload: bytes, offset: int) -> Node:
         if len(payload) != 12:
             raise NodeLayoutError
-        return cls(*struct.unpack("<IQ", payload))
+        return cls(*_NVME.unpack(payload))
 
     def to_text(self, display_only: bool = False) -> str:
-        eui = "-".join(f"{byte:02X}" for byte in self.eui64.to_bytes(8, "big"))
-        return f"NVMe({hex_text(self.namespace_id)},{eui})"
+        return nvme_text(self.namespace_id, self.eui64)
+
+
+_NVME = struct.Struct("<IQ")
+
+
+def nvme_text(namespace_id: int, eui64: int, display_only: bool = False) -> str:
+    eui = eui64.to_bytes(8, "big").hex("-").upper()
+    return "NVMe(0x%X,%s)" % (namespace_id, eui)
+
+
+register_layout_text(TYPE_MESSAGING, 0x17, _NVME, nvme_text)
 
 
 def _parse_eui64(args: TextArgs, index: int) -> int:

@@ -13,7 +13,7 @@ from efikit.codec.guid import guid_from_bytes, guid_to_text
 from efikit.errors import EncodeError
 
 from .base import TYPE_MESSAGING, Node, NodeLayoutError, register_node
-from .nodes_messaging import FixedLayoutNode, hex_text
+from .nodes_messaging import FixedLayoutNode, hex_text, register_fixed_text
 from .textparse import TextArgs, keyword
 
 
@@ -187,14 +187,23 @@ class UartNode(FixedLayoutNode):
     stop_bits: int = 0
 
     def to_text(self, display_only: bool = False) -> str:
-        if self.baud_rate == 0:
-            baud = "DEFAULT"
-        else:  # edk2 prints %ld: values above INT64_MAX come out negative
-            baud = str(self.baud_rate - (1 << 64) if self.baud_rate >= 1 << 63 else self.baud_rate)
-        data = "DEFAULT" if self.data_bits == 0 else str(self.data_bits)
-        parity = UART_PARITY_LETTERS[self.parity] if self.parity < 6 else "x"
-        stop = UART_STOP_BITS[self.stop_bits] if self.stop_bits < 4 else "x"
-        return f"Uart({baud},{data},{parity},{stop})"
+        return uart_text(self.reserved, self.baud_rate, self.data_bits, self.parity,
+                         self.stop_bits)
+
+
+def uart_text(reserved: int, baud_rate: int, data_bits: int, parity: int, stop_bits: int,
+              display_only: bool = False) -> str:
+    if baud_rate == 0:
+        baud = "DEFAULT"
+    else:  # edk2 prints %ld: values above INT64_MAX come out negative
+        baud = str(baud_rate - (1 << 64) if baud_rate >= 1 << 63 else baud_rate)
+    data = "DEFAULT" if data_bits == 0 else str(data_bits)
+    parity_text = UART_PARITY_LETTERS[parity] if parity < 6 else "x"
+    stop = UART_STOP_BITS[stop_bits] if stop_bits < 4 else "x"
+    return f"Uart({baud},{data},{parity_text},{stop})"
+
+
+register_fixed_text(UartNode, uart_text)
 
 
 def _parse_uart_baud(args: TextArgs) -> int:

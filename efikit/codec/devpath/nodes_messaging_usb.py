@@ -9,7 +9,7 @@ from typing import ClassVar
 from efikit.errors import EncodeError
 
 from .base import TYPE_MESSAGING, Node, NodeLayoutError, register_node
-from .nodes_messaging import FixedLayoutNode, hex_text
+from .nodes_messaging import FixedLayoutNode, hex_text, register_fixed_text
 from .textparse import TextArgs, keyword
 
 
@@ -24,7 +24,11 @@ class UsbNode(FixedLayoutNode):
     interface: int = 0
 
     def to_text(self, display_only: bool = False) -> str:
-        return f"USB({hex_text(self.parent_port)},{hex_text(self.interface)})"
+        return USB_TEXT % (self.parent_port, self.interface)
+
+
+USB_TEXT = "USB(0x%X,0x%X)"
+register_fixed_text(UsbNode, USB_TEXT)
 
 
 @keyword("USB")
@@ -73,17 +77,25 @@ class UsbClassNode(FixedLayoutNode):
     device_protocol: int = USB_ANY_CODE
 
     def to_text(self, display_only: bool = False) -> str:
-        ids = f"{hex_text(self.vendor_id)},{hex_text(self.product_id)}"
-        name = USB_CLASS_KEYWORDS.get(self.device_class)
+        return usb_class_text(self.vendor_id, self.product_id, self.device_class,
+                              self.device_subclass, self.device_protocol)
+
+
+def usb_class_text(vendor_id: int, product_id: int, device_class: int, device_subclass: int,
+                   device_protocol: int, display_only: bool = False) -> str:
+    ids = f"{hex_text(vendor_id)},{hex_text(product_id)}"
+    name = USB_CLASS_KEYWORDS.get(device_class)
+    if name is not None:
+        return f"{name}({ids},{hex_text(device_subclass)},{hex_text(device_protocol)})"
+    if device_class == USB_CLASS_APPLICATION:
+        name = USB_APPLICATION_KEYWORDS.get(device_subclass)
         if name is not None:
-            return (f"{name}({ids},{hex_text(self.device_subclass)},"
-                    f"{hex_text(self.device_protocol)})")
-        if self.device_class == USB_CLASS_APPLICATION:
-            name = USB_APPLICATION_KEYWORDS.get(self.device_subclass)
-            if name is not None:
-                return f"{name}({ids},{hex_text(self.device_protocol)})"
-        return (f"UsbClass({ids},{hex_text(self.device_class)},{hex_text(self.device_subclass)},"
-                f"{hex_text(self.device_protocol)})")
+            return f"{name}({ids},{hex_text(device_protocol)})"
+    return (f"UsbClass({ids},{hex_text(device_class)},{hex_text(device_subclass)},"
+            f"{hex_text(device_protocol)})")
+
+
+register_fixed_text(UsbClassNode, usb_class_text)
 
 
 def _usb_ids(args: TextArgs) -> tuple[int, int]:

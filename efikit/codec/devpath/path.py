@@ -1,17 +1,45 @@
-"""DevicePath: an ordered sequence of nodes (instances separated by End-Instance nodes)."""
+"""DevicePath: an ordered sequence of nodes (instances separated by End-Instance nodes).
+
+A decoded path keeps its bytes and node frames and builds its node objects only when
+``nodes`` is first read: printing (``to_text``) renders the nodes of the common types
+straight from their payloads (base.register_text), re-encoding (``to_bytes``) gives back
+the bytes. Decoding still raises every DecodeError the object model raises.
+"""
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Iterator, Union
 
 from efikit.errors import DecodeError
 
-from .base import EndInstanceNode, Node, decode_node
-from .framing import frame_nodes
+from .base import (
+    _CHECKS,
+    _TEXTS,
+    SUBTYPE_END_ENTIRE,
+    SUBTYPE_END_INSTANCE,
+    TYPE_END,
+    EndInstanceNode,
+    Node,
+    decode_node,
+    text_key,
+)
+from .framing import (
+    ERR_LENGTH_PAST_END,
+    ERR_LENGTH_TOO_SMALL,
+    ERR_MISSING_END,
+    ERR_TRUNCATED_HEADER,
+    FRAMING_ERRORS,
+    NodeFrame,
+    frame_nodes,
+    frame_nodes_python,
+)
 from .nodes_media import FilePathNode
 from .textparse import TextArgs, keyword_parser, split_keyword, split_nodes
 
 END_ENTIRE = b"\x7f\xff\x04\x00"
+_END_ENTIRE_KEY = text_key(TYPE_END, SUBTYPE_END_ENTIRE)
+_END_INSTANCE_KEY = text_key(TYPE_END, SUBTYPE_END_INSTANCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +49,8 @@ class DevicePath:
 
     nodes: tuple[Node, ...] = ()
     terminator: bytes = field(default=END_ENTIRE, repr=False)
+    # Only on decoded paths: the bytes and the nodes (a frame while not built yet).
+    _source: _Source | None = field(default=None, init=False, repr=False, compare=False)
 
     # ---- binary -------------------------------------------------------------------------
     @classmethod
@@ -34,21 +64,43 @@ class DevicePath:
     @classmethod
     def decode_at(cls, data: bytes, start: int, end: int) -> tuple[DevicePath, int]:
         """Decode the device path at ``data[start:end]``; returns it and the offset after it."""
+        if type(data) is not bytes:
+            data = bytes(data)  # kept for later: must not change under us
         frames, stop = frame_nodes(data, start, end)
-        nodes = []
-        for offset, node_type, node_subtype, length in frames[:-1]:
-            payload = data[offset + 4:offset + length]
-            nodes.append(decode_node(node_type, node_subtype, payload, offset + 4))
-        last_offset, _, _, last_length = frames[-1]
-        terminator = bytes(data[last_offset:last_offset + last_length])
-        return cls(tuple(nodes), END_ENTIRE if terminator == END_ENTIRE else terminator), stop
+        last_offset, _, _, last_length = frames.pop()
+        checks = _CHECKS
+        items: list[_Item] = frames  # type: ignore[assignment]
+        index = 0
+        for offset, node_type, node_subtype, length in frames:
+            # A type printable from its payload is built later (after its decode-time
+            # check, if it has one); any other is decoded now.
+            check = checks.get(node_type | node_subtype << 8, _DECODE_NOW)
+            if check is not None:
+                payload = data[offset + 4:offset + length]
+                if check is _DECODE_NOW:
+                    items[index] = decode_node(node_type, node_subtype, payload, offset + 4)
+                else:
+                    check(payload, offset + 4)
+            index += 1
+        terminator = data[last_offset:last_offset + last_length]
+        path = object.__new__(cls)
+        _TERMINATOR_SLOT.__set__(path, END_ENTIRE if terminator == END_ENTIRE else terminator)
+        _SOURCE_SLOT.__set__(path, (data, items, start, stop))
+        return path, stop
 
     def to_bytes(self) -> bytes:
+        source = self._source
+        if source is not None:  # decoding keeps typed nodes only where they re-encode exactly
+            data, _, start, stop = source
+            return data[start:stop]
         return b"".join(node.to_bytes() for node in self.nodes) + self.terminator
 
     # ---- text ---------------------------------------------------------------------------
     def to_text(self, display_only: bool = False) -> str:
         """What edk2's ConvertDevicePathToText prints (AllowShortcuts=FALSE)."""
+        source = self._source
+        if source is not None:
+            return render_device_path(source[0], source[2], source[3], display_only)[0]
         parts: list[str] = []
         for node in self.nodes:
             if parts and not isinstance(node, EndInstanceNode):
@@ -117,3 +169,104 @@ def _parse_node(whole: str, node_text: str, column: int) -> Node | None:
         if parser is not None:
             return parser(TextArgs(whole, column, name, inner))
     return FilePathNode(node_text)
+
+
+# A node of a decoded path: its frame while not built, else the node.
+_Item = Union[NodeFrame, Node]
+# (data, items, start, stop): data[start:stop] is the whole path, End node included.
+_Source = tuple[bytes, list[_Item], int, int]
+
+_NODES_SLOT: Any = DevicePath.__dict__["nodes"]
+_TERMINATOR_SLOT: Any = DevicePath.__dict__["terminator"]
+_SOURCE_SLOT: Any = DevicePath.__dict__["_source"]
+
+
+class _LazyNodes:
+    """``DevicePath.nodes``: the slot, filled from ``_source`` on first read."""
+
+    def __get__(self, path: DevicePath | None, owner: type | None = None) -> Any:
+        if path is None:
+            return self
+        try:
+            return _NODES_SLOT.__get__(path, owner)
+        except AttributeError:
+            data, items, _, _ = _SOURCE_SLOT.__get__(path, owner)
+            nodes = tuple(item if type(item) is not tuple else
+                          decode_node(item[1], item[2], data[item[0] + 4:item[0] + item[3]],
+                                      item[0] + 4)
+                          for item in items)
+            _NODES_SLOT.__set__(path, nodes)
+            return nodes
+
+    def __set__(self, path: DevicePath, value: tuple[Node, ...]) -> None:
+        _NODES_SLOT.__set__(path, value)
+
+    def __delete__(self, path: DevicePath) -> None:
+        _NODES_SLOT.__delete__(path)
+
+
+setattr(DevicePath, "nodes", _LazyNodes())  # the dataclass keeps its field and its slot
+
+
+_DECODE_NOW: Any = object()  # decode_at: this type has no renderer, decode it now
+
+_HEADER = struct.Struct("<HH")  # text_key(type, subtype), length
+
+
+def render_device_path(data: bytes, start: int, end: int,
+                       display_only: bool = False) -> tuple[str, int]:
+    """The text of the device path at ``data[start:end]`` and the offset after its End
+    node, in one pass over the bytes: what ``decode_at`` then ``to_text`` give, with the
+    same DecodeErrors (a framing fault first, as frame_nodes_python reports it, else the
+    first node's), building node objects only for types without a renderer."""
+    texts = _TEXTS
+    header = _HEADER.unpack_from
+    parts: list[str | None] = []  # None: an End-Instance node
+    append = parts.append
+    offset = start
+    while True:
+        # the checks of framing.frame_nodes_python, in its order
+        remaining = end - offset
+        if remaining < 4:
+            code = ERR_MISSING_END if remaining == 0 else ERR_TRUNCATED_HEADER
+            raise DecodeError(FRAMING_ERRORS[code], offset)
+        key, length = header(data, offset)
+        if length < 4 or length > remaining:
+            code = ERR_LENGTH_TOO_SMALL if length < 4 else ERR_LENGTH_PAST_END
+            raise DecodeError(FRAMING_ERRORS[code], offset)
+        if key == _END_ENTIRE_KEY:
+            break
+        payload_start = offset + 4
+        offset += length
+        entry = texts.get(key)
+        try:
+            if type(entry) is tuple:
+                size, unpack_from, text = entry
+                if length - 4 == size:
+                    if type(text) is str:
+                        append(text % unpack_from(data, payload_start))
+                    else:
+                        append(text(*unpack_from(data, payload_start), display_only))
+                    continue
+            elif entry is not None:
+                rendered = entry(data, payload_start, offset, display_only)
+                if rendered is not None:
+                    append(None if key == _END_INSTANCE_KEY else rendered)
+                    continue
+            node = decode_node(key & 0xFF, key >> 8, data[payload_start:offset], payload_start)
+            append(None if isinstance(node, EndInstanceNode) else node.to_text(display_only))
+        except DecodeError:
+            frame_nodes_python(data, offset, end)  # a framing fault further on comes first
+            raise
+    if None not in parts:
+        return "/".join(parts), offset + length  # type: ignore[arg-type]
+    # DevicePath.to_text's rule: '/' before every node but the first, ',' for End-Instance
+    out: list[str] = []
+    for text in parts:
+        if text is None:
+            out.append(",")
+        else:
+            if out:
+                out.append("/")
+            out.append(text)
+    return "".join(out), offset + length

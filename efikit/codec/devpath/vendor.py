@@ -6,13 +6,14 @@ for the model and for parsing their keywords, while printing stays the generic f
 """
 from __future__ import annotations
 
+import sys
 import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from efikit.codec.guid import guid_from_bytes, guid_to_text
+from efikit.codec.guid import guid_from_bytes
 
-from .base import Node, NodeLayoutError, import_node_module, register_decoder
+from .base import Node, NodeLayoutError, guid_text, import_node_module, register_decoder, register_text
 from .lazy_index import MESSAGING_VENDOR_GUID_MODULES
 from .textparse import TextArgs
 
@@ -43,15 +44,19 @@ class VendorNode(Node):
         return self.data
 
     def to_text(self, display_only: bool = False) -> str:
-        text = f"{VENDOR_KEYWORDS[self.vendor_type]}({guid_to_text(self.guid)}"
-        data = self.vendor_data()
-        if data:
-            text += "," + data.hex().upper()
-        return text + ")"
+        return vendor_text(self.vendor_type, guid_text(self.guid.bytes_le), self.vendor_data())
+
+
+def vendor_text(vendor_type: int, guid: str, data: bytes) -> str:
+    if data:
+        return "%s(%s,%s)" % (VENDOR_KEYWORDS[vendor_type], guid, data.hex().upper())
+    return "%s(%s)" % (VENDOR_KEYWORDS[vendor_type], guid)
 
 
 # Messaging vendor GUID → decoder(data) for typed subclasses, filled by
 # nodes_messaging_vendor when it is imported (lazy_index knows the GUIDs before that).
+# A decoder returns a node whose payload() is GUID + data, or raises NodeLayoutError:
+# so a typed node prints exactly as the generic VendorNode of the same bytes.
 GuidDecoder = Callable[[bytes], Node]
 MESSAGING_VENDOR_DECODERS: dict[uuid.UUID, GuidDecoder] = {}
 
@@ -83,8 +88,33 @@ def _vendor_decoder(vendor_type: int) -> Callable[[bytes, int], Node]:
     return decode
 
 
+# What _vendor_decoder imports for a well-known VenMsg GUID, by the GUID's bytes.
+_TYPED_GUID_MODULES: dict[bytes, tuple[str, str]] = {
+    guid.bytes_le: (module, f"{__package__}.{module}")
+    for guid, module in MESSAGING_VENDOR_GUID_MODULES.items()}
+
+
+def _check_messaging_vendor(payload: bytes, offset: int) -> None:
+    """Decoding a well-known VenMsg loads its typed node module even while the node itself
+    is not built (as decoding it does: import failures show at decode time)."""
+    found = _TYPED_GUID_MODULES.get(payload[:16])
+    if found is not None and found[1] not in sys.modules:
+        import_node_module(found[0])
+
+
+def _vendor_text_at(vendor_type: int) -> Callable[[bytes, int, int, bool], str | None]:
+    def render(data: bytes, start: int, end: int, display_only: bool) -> str | None:
+        if end - start < 16:
+            return None
+        return vendor_text(vendor_type, guid_text(data, start), data[start + 16:end])
+
+    return render
+
+
 for _type, _subtype in VENDOR_SUBTYPES.items():
     register_decoder(_type, _subtype, _vendor_decoder(_type))
+    register_text(_type, _subtype, _vendor_text_at(_type),
+                  _check_messaging_vendor if _type == 0x03 else None)
 
 
 def parse_vendor(vendor_type: int, args: TextArgs) -> VendorNode:
