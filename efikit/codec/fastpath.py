@@ -1,13 +1,17 @@
-"""Bytes ↔ text without building the object model, when the native codec can do it.
+"""Bytes ↔ text without building the object model.
 
 ``device_path_to_text`` gives exactly what ``DevicePath.from_bytes(data).to_text(...)``
 gives, and ``load_option_to_text`` what ``LoadOption.from_bytes(data)`` plus each path's
-text give, same DecodeErrors included: the C renderer prints only node types whose Python
-rendering it mirrors (tests/test_native_differential.py checks that on the corpus and on
-generated inputs) and hands every other case, and every error but a framing error, to
-the Python codec. ``device_path_text_to_bytes`` is ``DevicePath.from_text(t).to_bytes()``;
-its C parser takes only the canonical spelling of common nodes and leaves everything else
-(errors included) to the Python parser.
+text give, same DecodeErrors included. With the native codec, the C renderer prints only
+node types whose Python rendering it mirrors (tests/test_native_differential.py checks that
+on the corpus and on generated inputs) and hands every other case, and every error but a
+framing error, to the Python codec. Without it, they are ``device_path_to_text_pure`` and
+``load_option_to_text_pure``: one pass over the bytes that prints common nodes straight
+from their payloads with the node classes' own formatting (devpath.path.render_device_path;
+tests/test_devpath_speedpaths.py checks them against the object model).
+``device_path_text_to_bytes`` is ``DevicePath.from_text(t).to_bytes()``; its C parser takes
+only the canonical spelling of common nodes and leaves everything else (errors included) to
+the Python parser.
 """
 from __future__ import annotations
 
@@ -17,8 +21,10 @@ from efikit.codec._backend import native_lib
 from efikit.codec.devpath import DevicePath
 from efikit.codec.devpath.base import _DECODERS
 from efikit.codec.devpath.framing import FRAMING_ERRORS
+from efikit.codec.devpath.path import render_device_path
 from efikit.codec.devpath.textparse import _KEYWORDS, keyword_parser
-from efikit.codec.loadoption import LoadOption
+from efikit.codec.loadoption import LoadOption, path_list_error
+from efikit.codec.loadoption_header import read_header
 from efikit.errors import DecodeError
 
 _registered_map = b""
@@ -82,6 +88,32 @@ def load_option_to_text_python(data: bytes, display_only: bool = False) -> LoadO
                           option.optional_data)
 
 
+def device_path_to_text_pure(data: bytes, display_only: bool = False) -> str:
+    """The pure-Python fast path (device_path_to_text without the native codec)."""
+    if type(data) is not bytes:
+        data = bytes(data)
+    text, end = render_device_path(data, 0, len(data), display_only)
+    if end != len(data):
+        raise DecodeError(f"{len(data) - end} byte(s) after the End-of-path node", end)
+    return text
+
+
+def load_option_to_text_pure(data: bytes, display_only: bool = False) -> LoadOptionText:
+    """The pure-Python fast path (load_option_to_text without the native codec)."""
+    attributes, description, start, end = read_header(data)
+    if type(data) is not bytes:
+        data = bytes(data)
+    paths: list[str] = []
+    position = start
+    while position < end:
+        try:
+            text, position = render_device_path(data, position, end, display_only)
+        except DecodeError as error:
+            raise path_list_error(end - start, error) from None
+        paths.append(text)
+    return LoadOptionText(attributes, description, tuple(paths), data[end:])
+
+
 def device_path_text_to_bytes_python(text: str) -> bytes:
     """Always through the object model (the reference for the native path)."""
     return DevicePath.from_text(text).to_bytes()
@@ -103,5 +135,5 @@ if native_lib is not None:
         _DECODERS, registered_map, load_option_to_text_python, LoadOptionText)
 else:
     device_path_text_to_bytes = device_path_text_to_bytes_python
-    device_path_to_text = device_path_to_text_python
-    load_option_to_text = load_option_to_text_python
+    device_path_to_text = device_path_to_text_pure
+    load_option_to_text = load_option_to_text_pure

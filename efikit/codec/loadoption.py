@@ -82,18 +82,17 @@ class LoadOption:
     @classmethod
     def from_bytes(cls, data: bytes) -> LoadOption:
         attributes, description, list_start, list_end = read_header(data)
-        list_length = list_end - list_start
+        if type(data) is not bytes:
+            data = bytes(data)  # the paths keep it
         paths: list[DevicePath] = []
         position = list_start
         while position < list_end:
             try:
                 path, position = DevicePath.decode_at(data, position, list_end)
             except DecodeError as error:
-                raise DecodeError(f"FilePathListLength {list_length} disagrees with the "
-                                  f"device-path nodes: {error.reason}", error.offset) from None
+                raise path_list_error(list_end - list_start, error) from None
             paths.append(path)
-        return cls(LoadOptionAttributes(attributes), description, tuple(paths),
-                   bytes(data[list_end:]))
+        return cls(attribute_flags(attributes), description, tuple(paths), data[list_end:])
 
     def to_bytes(self) -> bytes:
         file_path_list = b"".join(path.to_bytes() for path in self.file_paths)
@@ -104,6 +103,26 @@ class LoadOption:
             raise EncodeError(f"attributes 0x{attributes:X} do not fit in 32 bits")
         return (struct.pack("<IH", attributes, len(file_path_list))
                 + encode_ucs2(self.description) + file_path_list + self.optional_data)
+
+
+def path_list_error(list_length: int, error: DecodeError) -> DecodeError:
+    """The error of a load option whose FilePathList does not decode."""
+    return DecodeError(f"FilePathListLength {list_length} disagrees with the device-path "
+                       f"nodes: {error.reason}", error.offset)
+
+
+_FLAGS: dict[int, LoadOptionAttributes] = {}
+
+
+def attribute_flags(value: int) -> LoadOptionAttributes:
+    """LoadOptionAttributes(value), remembered for the few values machines use (building
+    an IntFlag costs a microsecond, more than the rest of a short option's header)."""
+    flags = _FLAGS.get(value)
+    if flags is None:
+        flags = LoadOptionAttributes(value)
+        if len(_FLAGS) < 64:
+            _FLAGS[value] = flags
+    return flags
 
 
 def ucs2_text_or_none(data: bytes) -> str | None:
