@@ -59,14 +59,18 @@ def parse_eisa_id(text: str) -> int | None:
     return (int(match.group(2), 16) << 16) | letters
 
 
+# The whole HID of each alias → its template (one lookup for the usual PciRoot(0x0)).
+_ALIAS_TEXTS: dict[int, str] = {
+    product << 16 | PNP_EISA_VENDOR: name + "(0x%X)" for product, name in ACPI_ALIASES.items()}
+
+
 def acpi_text(hid: int, uid: int, display_only: bool = False) -> str:
     """Acpi(HID,UID), or the alias edk2 prints for a PNP id (PciRoot(0x0), ...)."""
+    alias = _ALIAS_TEXTS.get(hid)
+    if alias is not None:
+        return alias % uid
     if (hid & 0xFFFF) == PNP_EISA_VENDOR:
-        product = hid >> 16
-        alias = ACPI_ALIASES.get(product)
-        if alias:
-            return "%s(0x%X)" % (alias, uid)
-        return "Acpi(PNP%04X,0x%X)" % (product, uid)
+        return "Acpi(PNP%04X,0x%X)" % (hid >> 16, uid)
     return "Acpi(0x%08X,0x%X)" % (hid, uid)
 
 
@@ -272,11 +276,19 @@ def _acpi_addresses(payload: bytes) -> tuple[int, ...] | None:
     return struct.unpack(f"<{len(payload) // 4}I", payload)
 
 
+ACPI_ADR_ONE_TEXT = "AcpiAdr(0x%X)"
+_ONE_ADDRESS = struct.Struct("<I")
+
+
 def acpi_adr_text(addresses: tuple[int, ...]) -> str:
+    if len(addresses) == 1:
+        return ACPI_ADR_ONE_TEXT % addresses
     return "AcpiAdr(" + ",".join(["0x%X" % value for value in addresses]) + ")"
 
 
 def _acpi_adr_text_at(data: bytes, start: int, end: int, display_only: bool) -> str | None:
+    if end - start == 4:  # the usual single display output
+        return ACPI_ADR_ONE_TEXT % _ONE_ADDRESS.unpack_from(data, start)
     addresses = _acpi_addresses(data[start:end])
     return None if addresses is None else acpi_adr_text(addresses)
 

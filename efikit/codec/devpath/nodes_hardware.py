@@ -2,15 +2,21 @@
 MemoryMapped, Ctrl and BMC are in nodes_hardware_misc)."""
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import TYPE_HARDWARE, Node, check_payload_length, register_node, register_text
+from .base import TYPE_HARDWARE, Node, check_payload_length, register_layout_text, register_node
 from .textparse import TextArgs, keyword
 from .vendor import VendorNode, parse_vendor
 
 
-PCI_TEXT = "Pci(0x%X,0x%X)"  # device, function (%-formatting: twice as fast as f"{:X}")
+_PCI = struct.Struct("<BB")
+
+
+def pci_text(function: int, device: int, display_only: bool = False) -> str:
+    """Pci(Device,Function); the arguments in payload order (the function's byte first)."""
+    return "Pci(0x%X,0x%X)" % (device, function)  # %-formatting: twice as fast as f"{:X}"
 
 
 @register_node
@@ -32,14 +38,10 @@ class PciNode(Node):
         return cls(device=payload[1], function=payload[0])
 
     def to_text(self, display_only: bool = False) -> str:
-        return PCI_TEXT % (self.device, self.function)
+        return pci_text(self.function, self.device)
 
 
-def _pci_text_at(data: bytes, start: int, end: int, display_only: bool) -> str | None:
-    return PCI_TEXT % (data[start + 1], data[start]) if end - start == 2 else None
-
-
-register_text(TYPE_HARDWARE, 0x01, _pci_text_at)
+register_layout_text(TYPE_HARDWARE, 0x01, _PCI, pci_text)
 
 
 @keyword("Pci")

@@ -36,13 +36,12 @@ def hard_drive_text(number: int, start: int, size: int, signature: bytes, mbr_ty
     # edk2 prints the UINT32 partition number with %d: 0x80000000 and up come out negative.
     if number >> 31:
         number -= 1 << 32
+    if signature_type == SIGNATURE_GPT:
+        return "HD(%d,GPT,%s,0x%X,0x%X)" % (number, guid_text(signature), start, size)
     if signature_type == SIGNATURE_MBR:
-        kind = "MBR,0x%08X" % int.from_bytes(signature[:4], "little")
-    elif signature_type == SIGNATURE_GPT:
-        kind = "GPT," + guid_text(signature)
-    else:
-        kind = "%d,0" % signature_type
-    return "HD(%d,%s,0x%X,0x%X)" % (number, kind, start, size)
+        return "HD(%d,MBR,0x%08X,0x%X,0x%X)" % (
+            number, int.from_bytes(signature[:4], "little"), start, size)
+    return "HD(%d,%d,0,0x%X,0x%X)" % (number, signature_type, start, size)
 
 
 _HARD_DRIVE = struct.Struct("<IQQ16sBB")
@@ -168,7 +167,7 @@ def file_path_from_payload(payload: bytes, offset: int) -> str | None:
     if payload[-2:] != b"\0\0":
         return None
     raw = payload[:-2]
-    path = bytes(raw).decode("utf-16-le", errors="surrogatepass")
+    path = str(raw, "utf-16-le", "surrogatepass")
     if "\0" in path:  # an earlier NUL code unit: bytes after the terminator
         return None
     return path if path.isascii() else decode_ucs2(raw, offset)

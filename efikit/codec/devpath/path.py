@@ -221,7 +221,9 @@ def render_device_path(data: bytes, start: int, end: int,
     first node's), building node objects only for types without a renderer."""
     texts = _TEXTS
     header = _HEADER.unpack_from
-    parts: list[str | None] = []  # None: an End-Instance node
+    end_entire = _END_ENTIRE_KEY
+    end_instance_key = _END_INSTANCE_KEY
+    parts: list[str] = []
     append = parts.append
     offset = start
     while True:
@@ -234,39 +236,35 @@ def render_device_path(data: bytes, start: int, end: int,
         if length < 4 or length > remaining:
             code = ERR_LENGTH_TOO_SMALL if length < 4 else ERR_LENGTH_PAST_END
             raise DecodeError(FRAMING_ERRORS[code], offset)
-        if key == _END_ENTIRE_KEY:
-            break
+        if key == end_entire:
+            return "/".join(parts), offset + length
         payload_start = offset + 4
         offset += length
         entry = texts.get(key)
+        if type(entry) is tuple:
+            size, unpack_from, text = entry
+            if length - 4 == size:
+                if type(text) is str:
+                    append(text % unpack_from(data, payload_start))
+                else:
+                    append(text(*unpack_from(data, payload_start), display_only))
+                continue
+            entry = None
         try:
-            if type(entry) is tuple:
-                size, unpack_from, text = entry
-                if length - 4 == size:
-                    if type(text) is str:
-                        append(text % unpack_from(data, payload_start))
-                    else:
-                        append(text(*unpack_from(data, payload_start), display_only))
-                    continue
-            elif entry is not None:
-                rendered = entry(data, payload_start, offset, display_only)
-                if rendered is not None:
-                    append(None if key == _END_INSTANCE_KEY else rendered)
-                    continue
-            node = decode_node(key & 0xFF, key >> 8, data[payload_start:offset], payload_start)
-            append(None if isinstance(node, EndInstanceNode) else node.to_text(display_only))
+            rendered = None if entry is None else entry(data, payload_start, offset, display_only)
+            node = None if rendered is not None else decode_node(
+                key & 0xFF, key >> 8, data[payload_start:offset], payload_start)
         except DecodeError:
             frame_nodes_python(data, offset, end)  # a framing fault further on comes first
             raise
-    if None not in parts:
-        return "/".join(parts), offset + length  # type: ignore[arg-type]
-    # DevicePath.to_text's rule: '/' before every node but the first, ',' for End-Instance
-    out: list[str] = []
-    for text in parts:
-        if text is None:
-            out.append(",")
+        if node is None:
+            end_instance = key == end_instance_key
         else:
-            if out:
-                out.append("/")
-            out.append(text)
-    return "".join(out), offset + length
+            rendered = node.to_text(display_only)
+            end_instance = isinstance(node, EndInstanceNode)
+        if not end_instance:
+            append(rendered)
+        elif parts:  # DevicePath.to_text's rule: ',' and no '/' before it (but '/' after it)
+            parts[-1] += ","
+        else:
+            append(",")
