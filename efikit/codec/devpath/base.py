@@ -161,9 +161,8 @@ NodeDecoder = Callable[[bytes, int], Node]
 # (data, start, end, display_only) → the text of the node whose payload is data[start:end],
 # or None to let the object model decide.
 TextRenderer = Callable[[bytes, int, int, bool], "str | None"]
-# A fixed layout's text: (payload size, its Struct.unpack_from, and either a %-template of
-# the fields or text(*fields, display_only)).
-LayoutText = tuple[int, Callable[[bytes, int], tuple[Any, ...]], "str | Callable[..., str]"]
+# A fixed layout's text: (node length, its Struct.unpack_from, text(fields) → str).
+LayoutText = tuple[int, Callable[[bytes, int], tuple[Any, ...]], Callable[[Any], str]]
 # (payload, offset) → None; raises the DecodeError the decoder would raise.
 PayloadCheck = Callable[[bytes, int], None]
 
@@ -205,10 +204,11 @@ _DECODERS: dict[tuple[int, int], NodeDecoder] = {
 _REGISTERED_BY: dict[tuple[int, int], str] = {}
 # Decoders whose nodes need no re-encode check (see Node.EXACT_LAYOUT).
 _EXACT: set[tuple[int, int]] = set()
-# Text straight from the payload, and the DecodeError checks that must run at decode time
-# for those types (see register_text).
-_TEXTS: dict[int, TextRenderer | LayoutText] = {}  # by text_key
-_CHECKS: dict[int, PayloadCheck | None] = {}  # by text_key; None: the decoder never raises
+# Text straight from the payload (register_layout_text, register_text), and the DecodeError
+# checks that must run at decode time for those types (see register_text); by text_key.
+_LAYOUT_TEXTS: dict[int, LayoutText] = {}
+_TEXTS: dict[int, TextRenderer] = {}
+_CHECKS: dict[int, PayloadCheck | None] = {}  # every key of both; None: never raises
 
 N = TypeVar("N", bound=type[Node])
 
@@ -249,24 +249,27 @@ def register_text(node_type: int, node_subtype: int, render: TextRenderer,
     leave that payload to the object model. If the decoder can raise DecodeError,
     ``check(payload, offset)`` raises the same one: DevicePath.decode_at runs it, as it
     builds the node only when asked for it."""
-    _register_text(text_key(node_type, node_subtype), render, check)
+    key = text_key(node_type, node_subtype)
+    _claim_text(key, check)
+    _TEXTS[key] = render
 
 
 def register_layout_text(node_type: int, node_subtype: int, layout: struct.Struct,
-                         text: str | Callable[..., str]) -> None:
+                         text: str | Callable[[Any], str]) -> None:
     """Render (type, subtype) nodes whose payload is exactly ``layout`` (other sizes go to
-    the object model) as ``text % layout.unpack(payload)`` (a template) or
-    ``text(*layout.unpack(payload), display_only)``: the node class must decode such
-    payloads with ``layout`` and print with the same ``text``."""
-    _register_text(text_key(node_type, node_subtype),
-                   (layout.size, layout.unpack_from, text), None)
+    the object model) as ``text % layout.unpack(payload)`` (a %-template) or
+    ``text(layout.unpack(payload))``, the same in both display modes: the node class must
+    decode such payloads with ``layout`` and print with the same ``text``. (The fields
+    travel as one tuple: a one-argument call is the cheapest call the interpreter makes.)"""
+    key = text_key(node_type, node_subtype)
+    _claim_text(key, None)
+    _LAYOUT_TEXTS[key] = (4 + layout.size, layout.unpack_from,
+                          text.__mod__ if isinstance(text, str) else text)
 
 
-def _register_text(key: int, render: TextRenderer | LayoutText,
-                   check: PayloadCheck | None) -> None:
-    if key in _TEXTS:
+def _claim_text(key: int, check: PayloadCheck | None) -> None:
+    if key in _CHECKS:
         raise RuntimeError(f"two text renderers registered for key 0x{key:04X}")
-    _TEXTS[key] = render
     _CHECKS[key] = check
 
 

@@ -64,8 +64,9 @@ _ALIAS_TEXTS: dict[int, str] = {
     product << 16 | PNP_EISA_VENDOR: name + "(0x%X)" for product, name in ACPI_ALIASES.items()}
 
 
-def acpi_text(hid: int, uid: int, display_only: bool = False) -> str:
+def acpi_text(fields: tuple[int, int]) -> str:
     """Acpi(HID,UID), or the alias edk2 prints for a PNP id (PciRoot(0x0), ...)."""
+    hid, uid = fields
     alias = _ALIAS_TEXTS.get(hid)
     if alias is not None:
         return alias % uid
@@ -101,7 +102,7 @@ class AcpiNode(Node):
         return (self.hid & 0xFFFF) == PNP_EISA_VENDOR
 
     def to_text(self, display_only: bool = False) -> str:
-        return acpi_text(self.hid, self.uid)
+        return acpi_text((self.hid, self.uid))
 
 
 register_layout_text(TYPE_ACPI, 0x01, _ACPI, acpi_text)

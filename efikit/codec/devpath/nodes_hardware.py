@@ -14,8 +14,9 @@ from .vendor import VendorNode, parse_vendor
 _PCI = struct.Struct("<BB")
 
 
-def pci_text(function: int, device: int, display_only: bool = False) -> str:
-    """Pci(Device,Function); the arguments in payload order (the function's byte first)."""
+def pci_text(fields: tuple[int, int]) -> str:
+    """Pci(Device,Function) from (function, device), the payload's order."""
+    function, device = fields
     return "Pci(0x%X,0x%X)" % (device, function)  # %-formatting: twice as fast as f"{:X}"
 
 
@@ -38,7 +39,7 @@ class PciNode(Node):
         return cls(device=payload[1], function=payload[0])
 
     def to_text(self, display_only: bool = False) -> str:
-        return pci_text(self.function, self.device)
+        return pci_text((self.function, self.device))
 
 
 register_layout_text(TYPE_HARDWARE, 0x01, _PCI, pci_text)

@@ -31,8 +31,9 @@ MBR_TYPE_PCAT = 1
 MBR_TYPE_GPT = 2
 
 
-def hard_drive_text(number: int, start: int, size: int, signature: bytes, mbr_type: int,
-                    signature_type: int, display_only: bool = False) -> str:
+def hard_drive_text(fields: tuple[int, int, int, bytes, int, int]) -> str:
+    """HD() from (number, start, size, signature, MBR type, signature type)."""
+    number, start, size, signature, _, signature_type = fields
     # edk2 prints the UINT32 partition number with %d: 0x80000000 and up come out negative.
     if number >> 31:
         number -= 1 << 32
@@ -98,8 +99,9 @@ class HardDriveNode(Node):
         return cls(*cls._LAYOUT.unpack(payload))
 
     def to_text(self, display_only: bool = False) -> str:
-        return hard_drive_text(self.partition_number, self.partition_start, self.partition_size,
-                               self.signature, self.mbr_type, self.signature_type)
+        return hard_drive_text((self.partition_number, self.partition_start,
+                                self.partition_size, self.signature, self.mbr_type,
+                                self.signature_type))
 
 
 register_layout_text(TYPE_MEDIA, 0x01, _HARD_DRIVE, hard_drive_text)

@@ -23,6 +23,7 @@ from .base import (
     NodeLayoutError,
     register_layout_text,
     register_node,
+    register_text,
 )
 
 # Node class → a function giving its field values in field order (fields() is slow).
@@ -71,7 +72,7 @@ def hex_text(value: int) -> str:
 
 def register_fixed_text(cls: type[FixedLayoutNode], text: str | Callable[..., str]) -> None:
     """Render ``cls`` nodes from their payload with ``text``: a %-template of all the
-    fields in order, or ``text(*fields, display_only)``; its to_text uses the same."""
+    fields in order, or ``text(fields)``; its to_text uses the same."""
     register_layout_text(cls.TYPE, cls.SUBTYPE, cls._LAYOUT, text)
 
 
@@ -95,11 +96,11 @@ class AtaNode(FixedLayoutNode):
     lun: int = 0
 
     def to_text(self, display_only: bool = False) -> str:
-        return ata_text(self.primary_secondary, self.slave_master, self.lun, display_only)
+        return ata_text((self.primary_secondary, self.slave_master, self.lun), display_only)
 
 
-def ata_text(primary_secondary: int, slave_master: int, lun: int,
-             display_only: bool = False) -> str:
+def ata_text(fields: tuple[int, int, int], display_only: bool = False) -> str:
+    primary_secondary, slave_master, lun = fields
     if display_only:
         return f"Ata({hex_text(lun)})"
     channel = "Secondary" if primary_secondary == 1 else "Primary"
@@ -107,7 +108,13 @@ def ata_text(primary_secondary: int, slave_master: int, lun: int,
     return f"Ata({channel},{drive},{hex_text(lun)})"
 
 
-register_fixed_text(AtaNode, ata_text)
+def _ata_text_at(data: bytes, start: int, end: int, display_only: bool) -> str | None:
+    if end - start != AtaNode._LAYOUT.size:
+        return None
+    return ata_text(AtaNode._LAYOUT.unpack_from(data, start), display_only)
+
+
+register_text(TYPE_MESSAGING, 0x01, _ata_text_at)  # its text depends on display_only
 
 
 @keyword("Ata")
@@ -229,13 +236,14 @@ class NvmeNode(Node):
         return cls(*_NVME.unpack(payload))
 
     def to_text(self, display_only: bool = False) -> str:
-        return nvme_text(self.namespace_id, self.eui64)
+        return nvme_text((self.namespace_id, self.eui64))
 
 
 _NVME = struct.Struct("<IQ")
 
 
-def nvme_text(namespace_id: int, eui64: int, display_only: bool = False) -> str:
+def nvme_text(fields: tuple[int, int]) -> str:
+    namespace_id, eui64 = fields
     eui = eui64.to_bytes(8, "big").hex("-").upper()
     return "NVMe(0x%X,%s)" % (namespace_id, eui)
 

@@ -187,12 +187,12 @@ class UartNode(FixedLayoutNode):
     stop_bits: int = 0
 
     def to_text(self, display_only: bool = False) -> str:
-        return uart_text(self.reserved, self.baud_rate, self.data_bits, self.parity,
-                         self.stop_bits)
+        return uart_text((self.reserved, self.baud_rate, self.data_bits, self.parity,
+                          self.stop_bits))
 
 
-def uart_text(reserved: int, baud_rate: int, data_bits: int, parity: int, stop_bits: int,
-              display_only: bool = False) -> str:
+def uart_text(fields: tuple[int, int, int, int, int]) -> str:
+    _, baud_rate, data_bits, parity, stop_bits = fields
     if baud_rate == 0:
         baud = "DEFAULT"
     else:  # edk2 prints %ld: values above INT64_MAX come out negative

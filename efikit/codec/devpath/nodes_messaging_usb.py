@@ -77,12 +77,12 @@ class UsbClassNode(FixedLayoutNode):
     device_protocol: int = USB_ANY_CODE
 
     def to_text(self, display_only: bool = False) -> str:
-        return usb_class_text(self.vendor_id, self.product_id, self.device_class,
-                              self.device_subclass, self.device_protocol)
+        return usb_class_text((self.vendor_id, self.product_id, self.device_class,
+                               self.device_subclass, self.device_protocol))
 
 
-def usb_class_text(vendor_id: int, product_id: int, device_class: int, device_subclass: int,
-                   device_protocol: int, display_only: bool = False) -> str:
+def usb_class_text(fields: tuple[int, int, int, int, int]) -> str:
+    vendor_id, product_id, device_class, device_subclass, device_protocol = fields
     ids = f"{hex_text(vendor_id)},{hex_text(product_id)}"
     name = USB_CLASS_KEYWORDS.get(device_class)
     if name is not None:

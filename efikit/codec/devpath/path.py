@@ -15,6 +15,7 @@ from efikit.errors import DecodeError
 
 from .base import (
     _CHECKS,
+    _LAYOUT_TEXTS,
     _TEXTS,
     SUBTYPE_END_ENTIRE,
     SUBTYPE_END_INSTANCE,
@@ -219,6 +220,7 @@ def render_device_path(data: bytes, start: int, end: int,
     node, in one pass over the bytes: what ``decode_at`` then ``to_text`` give, with the
     same DecodeErrors (a framing fault first, as frame_nodes_python reports it, else the
     first node's), building node objects only for types without a renderer."""
+    layouts = _LAYOUT_TEXTS
     texts = _TEXTS
     header = _HEADER.unpack_from
     end_entire = _END_ENTIRE_KEY
@@ -240,31 +242,27 @@ def render_device_path(data: bytes, start: int, end: int,
             return "/".join(parts), offset + length
         payload_start = offset + 4
         offset += length
-        entry = texts.get(key)
-        if type(entry) is tuple:
-            size, unpack_from, text = entry
-            if length - 4 == size:
-                if type(text) is str:
-                    append(text % unpack_from(data, payload_start))
-                else:
-                    append(text(*unpack_from(data, payload_start), display_only))
+        layout = layouts.get(key)
+        if layout is not None:
+            node_length, unpack_from, text = layout
+            if length == node_length:
+                append(text(unpack_from(data, payload_start)))
                 continue
-            entry = None
+        elif key == end_instance_key and length == 4:
+            # DevicePath.to_text's rule: ',' and no '/' before it (but '/' after it)
+            if parts:
+                parts[-1] += ","
+            else:
+                append(",")
+            continue
+        render = texts.get(key)
         try:
-            rendered = None if entry is None else entry(data, payload_start, offset, display_only)
-            node = None if rendered is not None else decode_node(
-                key & 0xFF, key >> 8, data[payload_start:offset], payload_start)
+            rendered = None if render is None else render(data, payload_start, offset,
+                                                          display_only)
+            if rendered is None:  # (an End-Instance node with a payload is a RawNode)
+                rendered = decode_node(key & 0xFF, key >> 8, data[payload_start:offset],
+                                       payload_start).to_text(display_only)
         except DecodeError:
             frame_nodes_python(data, offset, end)  # a framing fault further on comes first
             raise
-        if node is None:
-            end_instance = key == end_instance_key
-        else:
-            rendered = node.to_text(display_only)
-            end_instance = isinstance(node, EndInstanceNode)
-        if not end_instance:
-            append(rendered)
-        elif parts:  # DevicePath.to_text's rule: ',' and no '/' before it (but '/' after it)
-            parts[-1] += ","
-        else:
-            append(",")
+        append(rendered)
