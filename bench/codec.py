@@ -4,8 +4,9 @@ decode + to_text and from_text + encode, for
   (a) the C-only limit: one C call loops over the buffers, no Python object per item;
   (b) efikit with the native codec: fastpath (one C call per item, bytes ↔ text), and the
       object model on native framing;
-  (c) efikit pure Python: the object model on the Python framing (what
-      EFIKIT_PURE_PYTHON=1 runs);
+  (c) efikit pure Python (what EFIKIT_PURE_PYTHON=1 runs): the same public fastpath call,
+      which is then fastpath.*_to_text_pure (one pass over the bytes, node texts straight
+      from the payloads), and the object model on the Python framing;
   (d) virt-firmware's virt.firmware.efi.devpath / bootentry.
 Prints ops/s (median of several timed rounds) and ratios as a markdown table. Time is this
 process's CPU time (time.process_time) and the rounds of all implementations are
@@ -97,8 +98,10 @@ def main() -> int:
     from efikit.codec.fastpath import (
         device_path_text_to_bytes,
         device_path_to_text,
+        device_path_to_text_pure,
         keyword_mask,
         load_option_to_text,
+        load_option_to_text_pure,
         load_option_to_text_python,
         registered_map,
     )
@@ -151,8 +154,11 @@ def main() -> int:
         add(op, "(b) efikit native: DevicePath.from_bytes().to_text()", len(paths),
             loop(paths, lambda p: DevicePath.from_bytes(p).to_text()),
             "object model on the native framing")
+    add(op, "(c) efikit pure Python: fastpath.device_path_to_text", len(paths),
+        pure(loop(paths, device_path_to_text_pure)),
+        "same call as (b); without the native codec it is device_path_to_text_pure")
     add(op, "(c) efikit pure Python: DevicePath.from_bytes().to_text()", len(paths),
-        pure(loop(paths, lambda p: DevicePath.from_bytes(p).to_text())))
+        pure(loop(paths, lambda p: DevicePath.from_bytes(p).to_text())), "object model")
     if virt_devpath is not None:
         add(op, "(d) virt-firmware: str(DevicePath(bytes))", len(paths),
             loop(paths, lambda p: str(virt_devpath.DevicePath(p))))
@@ -166,8 +172,11 @@ def main() -> int:
             f"{len(handled)}/{len(options)} options rendered natively")
         add(op, "(b) efikit native: fastpath.load_option_to_text", len(options),
             loop(options, load_option_to_text))
+    add(op, "(c) efikit pure Python: fastpath.load_option_to_text", len(options),
+        pure(loop(options, load_option_to_text_pure)),
+        "same call as (b); without the native codec it is load_option_to_text_pure")
     add(op, "(c) efikit pure Python: LoadOption.from_bytes() + to_text()", len(options),
-        pure(loop(options, load_option_to_text_python)))
+        pure(loop(options, load_option_to_text_python)), "object model")
     if virt_bootentry is not None:
         add(op, "(d) virt-firmware: str(BootEntry(bytes))", len(options),
             loop(options, lambda o: str(virt_bootentry.BootEntry(o))))
