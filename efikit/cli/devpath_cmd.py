@@ -6,6 +6,7 @@ import click
 from efikit.cli.common import echo_json, read_hex_or_file, write_output
 from efikit.cli.render import device_path_json
 from efikit.codec.devpath import DevicePath
+from efikit.codec.fastpath import device_path_text_to_bytes, device_path_to_text
 
 
 @click.group()
@@ -19,11 +20,12 @@ def devpath() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print nodes and fields as JSON.")
 def decode(data: str, display_only: bool, as_json: bool) -> None:
     """Print the text form of a binary device path."""
-    path = DevicePath.from_bytes(read_hex_or_file(data))
+    raw = read_hex_or_file(data)
     if as_json:
-        echo_json(device_path_json(path))
+        echo_json(device_path_json(DevicePath.from_bytes(raw)))
     else:
-        click.echo(path.to_text(display_only=display_only))
+        # the text (and DecodeError) of DevicePath.from_bytes(raw).to_text(display_only)
+        click.echo(device_path_to_text(raw, display_only))
 
 
 @devpath.command("encode")
@@ -31,4 +33,5 @@ def decode(data: str, display_only: bool, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write raw bytes here.")
 def encode(text: str, output: str | None) -> None:
     """Encode device-path text to binary (hex on stdout, or raw bytes with -o)."""
-    write_output(DevicePath.from_text(text).to_bytes(), output)
+    # the bytes (and TextParseError) of DevicePath.from_text(text).to_bytes()
+    write_output(device_path_text_to_bytes(text), output)
