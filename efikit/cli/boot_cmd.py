@@ -104,14 +104,32 @@ def status_json(status: BootStatus, source: str, store_kind: str) -> dict[str, A
 
 
 def entry_line(entry: BootEntry, verbose: bool) -> str:
+    if verbose and entry.variable is not None:
+        return _verbose_line(entry.name, entry.variable.data)
     if entry.error is not None or entry.summary is None:
         return f"{entry.name}? <{entry.error}>"
     mark = "*" if entry.summary.active else " "
-    if not verbose or entry.option is None:
-        return f"{entry.name}{mark} {entry.summary.description}"
-    from efikit.cli.render import load_option_line  # noqa: PLC0415
+    return f"{entry.name}{mark} {entry.summary.description}"
 
-    return f"{entry.name}{mark} {load_option_line(entry.option)}"
+
+def _verbose_line(name: str, data: bytes) -> str:
+    """'Boot0001* Label<TAB>device path[<TAB>optional data]' (efibootmgr -v's layout, as
+    render.load_option_line), rendered from the bytes by fastpath.load_option_to_text: the
+    text and the DecodeError LoadOption.from_bytes would give, without the object model."""
+    from efikit.codec.fastpath import load_option_to_text  # noqa: PLC0415
+    from efikit.codec.loadoption import LoadOptionAttributes, ucs2_text_or_none  # noqa: PLC0415
+    from efikit.errors import Error  # noqa: PLC0415
+
+    try:
+        option = load_option_to_text(data)
+    except Error as exc:
+        return f"{name}? <cannot decode: {exc}>"  # what BootManager reports for it
+    mark = "*" if option.attributes & LoadOptionAttributes.ACTIVE else " "
+    line = f"{name}{mark} {option.description}\t{','.join(option.paths)}"
+    if option.optional_data:
+        text = ucs2_text_or_none(option.optional_data)
+        line += f"\t{text!r}" if text is not None else f"\t0x{option.optional_data.hex()}"
+    return line
 
 
 def _status_lines(status: BootStatus) -> list[str]:
@@ -161,8 +179,9 @@ def list_cmd(verbose: bool, kind_name: str, as_json: bool) -> None:
     An entry that cannot be read or decoded is shown as `Boot####? <reason>` and skipped.
     """
     manager = _manager()
-    # labels only: skip the typed device-path codec (its import dominates start-up)
-    status = manager.status(OptionKind.parse(kind_name), decode=verbose or as_json)
+    # labels only: skip the typed device-path codec (its import dominates start-up); -v
+    # renders each entry from its bytes (entry_line)
+    status = manager.status(OptionKind.parse(kind_name), decode=as_json)
     if as_json:
         echo_json(status_json(status, manager.store.source, manager.store.kind))
         return
