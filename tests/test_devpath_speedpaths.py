@@ -178,7 +178,8 @@ def file_path_nodes(draw: st.DrawFn) -> bytes:
                         max_size=12) | st.text("\\EFIBOOTabc.,/()", max_size=20))
     raw = text.encode("utf-16-le", "surrogatepass")
     tail = draw(st.sampled_from([b"\0\0", b"\0\0", b"", b"\0", b"\0\0A\0",
-                                 b"\x00\xd8\0\0", b"\x00\xdc\x00\xd8\0\0", b"\x3d\xd8\x00\xde\0\0"]))
+                                 b"\x00\xd8\0\0", b"\x00\xdc\x00\xd8\0\0",
+                                 b"\x3d\xd8\x00\xde\0\0"]))  # lone, swapped, paired
     return node(0x04, 0x04, raw + tail)
 
 
@@ -251,3 +252,17 @@ def test_pure_mode_uses_the_pure_fast_paths() -> None:
         pytest.skip("the native codec is active")
     assert fastpath.device_path_to_text is fastpath.device_path_to_text_pure
     assert fastpath.load_option_to_text is fastpath.load_option_to_text_pure
+
+
+def test_boot_list_verbose_line_is_the_decoded_options_line() -> None:
+    from efikit.cli.boot_cmd import _verbose_line
+    from efikit.cli.render import load_option_line
+    from efikit.errors import Error
+
+    for data in corpus_load_options() + generated_load_options(SEED + 11, 1_000):
+        try:
+            option = LoadOption.from_bytes(data)
+            expected = f"Boot0007{'*' if option.active else ' '} {load_option_line(option)}"
+        except Error as error:
+            expected = f"Boot0007? <cannot decode: {error}>"
+        assert _verbose_line("Boot0007", data) == expected, data.hex()

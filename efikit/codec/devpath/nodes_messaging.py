@@ -35,7 +35,7 @@ def _field_getter(cls: type) -> Callable[[object], tuple[object, ...]]:
     if len(names) == 1:
         single = attrgetter(names[0])
         return lambda node: (single(node),)
-    return attrgetter(*names)  # type: ignore[return-value]
+    return attrgetter(*names)
 from .textparse import TextArgs, keyword
 
 

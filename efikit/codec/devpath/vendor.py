@@ -13,7 +13,14 @@ from typing import Callable
 
 from efikit.codec.guid import guid_from_bytes
 
-from .base import Node, NodeLayoutError, guid_text, import_node_module, register_decoder, register_text
+from .base import (
+    Node,
+    NodeLayoutError,
+    guid_text,
+    import_node_module,
+    register_decoder,
+    register_text,
+)
 from .lazy_index import MESSAGING_VENDOR_GUID_MODULES
 from .textparse import TextArgs
 
