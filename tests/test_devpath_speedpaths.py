@@ -12,6 +12,8 @@ nodes and bytes — over the corpus, generated and mutated inputs, and hypothesi
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import struct
 import uuid
 from typing import Any, Callable
@@ -248,10 +250,16 @@ def test_decoded_paths_defer_their_nodes() -> None:
 
 
 def test_pure_mode_uses_the_pure_fast_paths() -> None:
-    if _backend.native_lib is not None:
-        pytest.skip("the native codec is active")
-    assert fastpath.device_path_to_text is fastpath.device_path_to_text_pure
-    assert fastpath.load_option_to_text is fastpath.load_option_to_text_pure
+    """Without the native codec (forced here in a child process, so this runs in every
+    environment) the public fast paths are the pure-Python ones."""
+    check = ("from efikit.codec import _backend, fastpath\n"
+             "assert _backend.native_lib is None\n"
+             "assert fastpath.device_path_to_text is fastpath.device_path_to_text_pure\n"
+             "assert fastpath.load_option_to_text is fastpath.load_option_to_text_pure\n")
+    env = dict(os.environ, EFIKIT_PURE_PYTHON="1")
+    result = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
 
 
 def test_boot_list_verbose_line_is_the_decoded_options_line() -> None:

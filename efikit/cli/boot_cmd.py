@@ -116,8 +116,9 @@ def _verbose_line(name: str, data: bytes) -> str:
     """'Boot0001* Label<TAB>device path[<TAB>optional data]' (efibootmgr -v's layout, as
     render.load_option_line), rendered from the bytes by fastpath.load_option_to_text: the
     text and the DecodeError LoadOption.from_bytes would give, without the object model."""
+    from efikit.cli.render import entry_line  # noqa: PLC0415
     from efikit.codec.fastpath import load_option_to_text  # noqa: PLC0415
-    from efikit.codec.loadoption import LoadOptionAttributes, ucs2_text_or_none  # noqa: PLC0415
+    from efikit.codec.loadoption import LoadOptionAttributes  # noqa: PLC0415
     from efikit.errors import Error  # noqa: PLC0415
 
     try:
@@ -125,11 +126,7 @@ def _verbose_line(name: str, data: bytes) -> str:
     except Error as exc:
         return f"{name}? <cannot decode: {exc}>"  # what BootManager reports for it
     mark = "*" if option.attributes & LoadOptionAttributes.ACTIVE else " "
-    line = f"{name}{mark} {option.description}\t{','.join(option.paths)}"
-    if option.optional_data:
-        text = ucs2_text_or_none(option.optional_data)
-        line += f"\t{text!r}" if text is not None else f"\t0x{option.optional_data.hex()}"
-    return line
+    return f"{name}{mark} " + entry_line(option.description, option.paths, option.optional_data)
 
 
 def _status_lines(status: BootStatus) -> list[str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import uuid
-from typing import Any
+from typing import Any, Sequence
 
 from efikit.codec.devpath import DevicePath, Node
-from efikit.codec.loadoption import LoadOption
+from efikit.codec.loadoption import LoadOption, ucs2_text_or_none
 
 
 def plain(value: Any) -> Any:
@@ -60,9 +60,16 @@ def load_option_json(option: LoadOption) -> dict[str, Any]:
 
 def load_option_line(option: LoadOption, display_only: bool = False) -> str:
     """'Label<TAB>device path[<TAB>optional data]' as efibootmgr -v lays it out."""
-    paths = ",".join(p.to_text(display_only) for p in option.file_paths)  # rare: several paths
-    line = f"{option.description}\t{paths}"
-    if option.optional_data:
-        text = option.optional_data_text()
-        line += f"\t{text!r}" if text is not None else f"\t0x{option.optional_data.hex()}"
+    return entry_line(option.description,
+                      [p.to_text(display_only) for p in option.file_paths],
+                      option.optional_data)
+
+
+def entry_line(description: str, path_texts: Sequence[str], optional_data: bytes) -> str:
+    """The efibootmgr -v layout from parts: several paths (rare) are joined with ','; optional
+    data shows as quoted text when it is UCS-2, else as hex."""
+    line = f"{description}\t{','.join(path_texts)}"
+    if optional_data:
+        text = ucs2_text_or_none(optional_data)
+        line += f"\t{text!r}" if text is not None else f"\t0x{optional_data.hex()}"
     return line
