@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from efikit.codec import _backend, fastpath
 from efikit.codec.devpath import DevicePath
-from efikit.codec.devpath.base import decode_node, guid_text
+from efikit.codec.devpath.base import decode_node
+from efikit.codec.guid import guid_text
 from efikit.codec.devpath.framing import frame_nodes_python
 from efikit.codec.devpath.lazy_index import MESSAGING_VENDOR_GUID_MODULES
 from efikit.codec.devpath.path import render_device_path

@@ -24,6 +24,8 @@ def decode_ucs2(data: bytes, offset: int = 0) -> str:
     if len(data) % 2:
         raise DecodeError("odd-length UCS-2 string", offset + len(data) - 1)
     text = bytes(data).decode("utf-16-le", errors="surrogatepass")
+    if text.isascii():
+        return text
     for index, char in enumerate(text):
         if 0xD800 <= ord(char) <= 0xDFFF:
             raise DecodeError(f"UCS-2 string has a surrogate code unit U+{ord(char):04X}",
@@ -33,6 +35,9 @@ def decode_ucs2(data: bytes, offset: int = 0) -> str:
 
 def encode_ucs2(text: str, terminate: bool = True) -> bytes:
     """Encode to UCS-2 LE, with a NUL terminator unless ``terminate`` is False."""
+    if text.isascii():
+        encoded = text.encode("utf-16-le")
+        return encoded + b"\x00\x00" if terminate else encoded
     for index, char in enumerate(text):
         code = ord(char)
         if code > 0xFFFF:

@@ -42,20 +42,6 @@ GENERIC_TYPE_KEYWORDS: dict[int, str] = {
 }
 
 
-_GUID_HEAD = struct.Struct("<IHH")
-_GUID_HEAD_BIG = struct.Struct(">IHH")
-
-
-def guid_text(data: bytes, offset: int = 0) -> str:
-    """The EFI_GUID at data[offset:offset + 16] as edk2 prints %g (upper case): what
-    guid_to_text(guid_from_bytes(...)) gives, without building a uuid.UUID."""
-    # Data1-3 turned big-endian, then one hex() (faster than %08X-%04X-... formatting)
-    digits = (_GUID_HEAD_BIG.pack(*_GUID_HEAD.unpack_from(data, offset))
-              + data[offset + 8:offset + 16]).hex().upper()
-    return "%s-%s-%s-%s-%s" % (digits[:8], digits[8:12], digits[12:16], digits[16:20],
-                               digits[20:])
-
-
 class NodeLayoutError(Exception):
     """Internal: a payload that does not have the layout of the node type (→ RawNode)."""
 

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import ClassVar
 
-from efikit.codec.guid import guid_from_bytes
+from efikit.codec.guid import guid_from_bytes, guid_text
 from efikit.codec.ucs2 import decode_ucs2, encode_ucs2, find_nul_unit
 from efikit.errors import DecodeError, EncodeError
 
@@ -16,7 +16,6 @@ from .base import (
     Node,
     NodeLayoutError,
     check_payload_length,
-    guid_text,
     register_layout_text,
     register_node,
     register_text,
@@ -146,8 +145,6 @@ class FilePathNode(Node):
         path = self.path
         if "\0" in path:
             raise EncodeError("a file path cannot contain NUL")
-        if path.isascii():  # what encode_ucs2 gives, without its per-character checks
-            return path.encode("utf-16-le") + b"\0\0"
         return encode_ucs2(path)
 
     @classmethod

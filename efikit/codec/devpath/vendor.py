@@ -11,12 +11,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from efikit.codec.guid import guid_from_bytes
+from efikit.codec.guid import guid_from_bytes, guid_text
 
 from .base import (
     Node,
     NodeLayoutError,
-    guid_text,
     import_node_module,
     register_decoder,
     register_text,
