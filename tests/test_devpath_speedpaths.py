@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from efikit.codec import _backend, fastpath
+from efikit.codec import fastpath
 from efikit.codec.devpath import DevicePath
 from efikit.codec.devpath.base import decode_node
 from efikit.codec.guid import guid_text

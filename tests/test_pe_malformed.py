@@ -5,7 +5,6 @@ the CLI turns each into one line on stderr with exit code 2.
 """
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from efikit.boot.numbers import decode_order, decode_u16, format_number, parse_option_name
-from efikit.errors import Error, StoreError, UsageError
+from efikit.errors import Error, UsageError
 from efikit.vars.store import EFI_GLOBAL_VARIABLE, Variable, VariableStore
 
 

@@ -8,7 +8,7 @@ import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import TYPE_HARDWARE, Node, check_payload_length, register_node
+from .base import TYPE_HARDWARE, FixedLayoutNode, Node, check_payload_length, register_node
 from .textparse import TextArgs, keyword
 
 # BMC interface types (IPMI): what the numbers mean; edk2 prints them as numbers.
@@ -48,7 +48,7 @@ def _parse_pccard(args: TextArgs) -> Node:
 
 @register_node
 @dataclass(frozen=True, slots=True)
-class MemoryMappedNode(Node):
+class MemoryMappedNode(FixedLayoutNode):
     """MemoryMapped(type,start,end): a memory range of an EFI memory type."""
 
     TYPE: ClassVar[int] = TYPE_HARDWARE
@@ -58,14 +58,6 @@ class MemoryMappedNode(Node):
     memory_type: int
     start_address: int
     end_address: int
-
-    def payload(self) -> bytes:
-        return self._LAYOUT.pack(self.memory_type, self.start_address, self.end_address)
-
-    @classmethod
-    def from_payload(cls, payload: bytes, offset: int) -> Node:
-        check_payload_length(payload, cls._LAYOUT.size)
-        return cls(*cls._LAYOUT.unpack(payload))
 
     def to_text(self, display_only: bool = False) -> str:
         return (f"MemoryMapped(0x{self.memory_type:X},0x{self.start_address:X},"
@@ -110,7 +102,7 @@ def _parse_ctrl(args: TextArgs) -> Node:
 
 @register_node
 @dataclass(frozen=True, slots=True)
-class BmcNode(Node):
+class BmcNode(FixedLayoutNode):
     """BMC(interface,base): a baseboard management controller (IPMI interface type)."""
 
     TYPE: ClassVar[int] = TYPE_HARDWARE
@@ -119,14 +111,6 @@ class BmcNode(Node):
 
     interface_type: int
     base_address: int
-
-    def payload(self) -> bytes:
-        return self._LAYOUT.pack(self.interface_type, self.base_address)
-
-    @classmethod
-    def from_payload(cls, payload: bytes, offset: int) -> Node:
-        check_payload_length(payload, cls._LAYOUT.size)
-        return cls(*cls._LAYOUT.unpack(payload))
 
     def to_text(self, display_only: bool = False) -> str:
         return f"BMC(0x{self.interface_type:X},0x{self.base_address:X})"

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from efikit.codec.guid import guid_from_bytes, guid_text
-from efikit.codec.ucs2 import decode_ucs2, encode_ucs2, find_nul_unit
+from efikit.codec.ucs2 import decode_ucs2, encode_ucs2
 from efikit.errors import DecodeError, EncodeError
 
 from .base import (
     TYPE_MEDIA,
+    FixedLayoutNode,
     Node,
     NodeLayoutError,
     check_payload_length,
@@ -49,12 +50,11 @@ _HARD_DRIVE = struct.Struct("<IQQ16sBB")
 
 @register_node
 @dataclass(frozen=True, slots=True)
-class HardDriveNode(Node):
+class HardDriveNode(FixedLayoutNode):
     """HD(): a partition. ``signature`` is the raw 16 bytes (GUID for GPT, UINT32 for MBR)."""
 
     TYPE: ClassVar[int] = TYPE_MEDIA
     SUBTYPE: ClassVar[int] = 0x01
-    EXACT_LAYOUT: ClassVar[bool] = True
     _LAYOUT: ClassVar[struct.Struct] = _HARD_DRIVE
 
     partition_number: int
@@ -87,15 +87,6 @@ class HardDriveNode(Node):
         if self.signature_type != SIGNATURE_MBR:
             return None
         return int.from_bytes(self.signature[:4], "little")
-
-    def payload(self) -> bytes:
-        return self._LAYOUT.pack(self.partition_number, self.partition_start, self.partition_size,
-                                 self.signature, self.mbr_type, self.signature_type)
-
-    @classmethod
-    def from_payload(cls, payload: bytes, offset: int) -> Node:
-        check_payload_length(payload, cls._LAYOUT.size)
-        return cls(*cls._LAYOUT.unpack(payload))
 
     def to_text(self, display_only: bool = False) -> str:
         return hard_drive_text((self.partition_number, self.partition_start,

@@ -12,14 +12,21 @@ from typing import ClassVar
 
 from efikit.codec.guid import guid_to_text
 
-from .base import TYPE_MEDIA, Node, NodeLayoutError, check_payload_length, register_node
+from .base import (
+    TYPE_MEDIA,
+    FixedLayoutNode,
+    Node,
+    NodeLayoutError,
+    check_payload_length,
+    register_node,
+)
 from .nodes_media import RAM_DISK_ALIASES
 from .textparse import TextArgs, keyword
 
 
 @register_node
 @dataclass(frozen=True, slots=True)
-class CdromNode(Node):
+class CdromNode(FixedLayoutNode):
     """CDROM(entry,start,size): an El Torito boot entry, in 2048-byte sectors."""
 
     TYPE: ClassVar[int] = TYPE_MEDIA
@@ -29,14 +36,6 @@ class CdromNode(Node):
     boot_entry: int
     partition_start: int
     partition_size: int
-
-    def payload(self) -> bytes:
-        return self._LAYOUT.pack(self.boot_entry, self.partition_start, self.partition_size)
-
-    @classmethod
-    def from_payload(cls, payload: bytes, offset: int) -> Node:
-        check_payload_length(payload, cls._LAYOUT.size)
-        return cls(*cls._LAYOUT.unpack(payload))
 
     def to_text(self, display_only: bool = False) -> str:
         if display_only:

@@ -11,59 +11,21 @@ still kept, so the binary round trip is exact.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, fields
-from operator import attrgetter
+from dataclasses import dataclass
 from typing import Callable, ClassVar
 
 from efikit.errors import EncodeError
 
 from .base import (
     TYPE_MESSAGING,
+    FixedLayoutNode,
     Node,
     NodeLayoutError,
     register_layout_text,
     register_node,
     register_text,
 )
-
-# Node class → a function giving its field values in field order (fields() is slow).
-_FIELD_GETTERS: dict[type, Callable[[object], tuple[object, ...]]] = {}
-
-
-def _field_getter(cls: type) -> Callable[[object], tuple[object, ...]]:
-    names = [f.name for f in fields(cls)]
-    if len(names) == 1:
-        single = attrgetter(names[0])
-        return lambda node: (single(node),)
-    return attrgetter(*names)
 from .textparse import TextArgs, keyword
-
-
-@dataclass(frozen=True, slots=True)
-class FixedLayoutNode(Node):
-    """A node whose payload is exactly ``_LAYOUT`` packed from the fields, in field order."""
-
-    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("")
-    EXACT_LAYOUT: ClassVar[bool] = True  # pack(unpack(payload)) == payload for '<' layouts
-
-    def _values(self) -> tuple[object, ...]:
-        getter = _FIELD_GETTERS.get(type(self))
-        if getter is None:
-            getter = _FIELD_GETTERS[type(self)] = _field_getter(type(self))
-        return getter(self)
-
-    def payload(self) -> bytes:
-        try:
-            return self._LAYOUT.pack(*self._values())
-        except struct.error as exc:
-            raise EncodeError(f"{type(self).__name__}: a field is out of range ({exc})") from None
-
-    @classmethod
-    def from_payload(cls, payload: bytes, offset: int) -> Node:
-        if len(payload) != cls._LAYOUT.size:
-            raise NodeLayoutError
-        return cls(*cls._LAYOUT.unpack(payload))
-
 
 def hex_text(value: int) -> str:
     """edk2's ``0x%x`` (PrintLib prints hex digits in upper case)."""

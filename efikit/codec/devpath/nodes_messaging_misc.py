@@ -12,8 +12,8 @@ from typing import ClassVar
 from efikit.codec.guid import guid_from_bytes, guid_to_text
 from efikit.errors import EncodeError
 
-from .base import TYPE_MESSAGING, Node, NodeLayoutError, register_node
-from .nodes_messaging import FixedLayoutNode, hex_text, register_fixed_text
+from .base import TYPE_MESSAGING, FixedLayoutNode, Node, NodeLayoutError, register_node
+from .nodes_messaging import hex_text, register_fixed_text
 from .textparse import TextArgs, keyword
 
 
