@@ -31,12 +31,13 @@ install-test: venv
 	$(PY) -m compileall -q efikit >/dev/null
 
 # Installs the Debian packages when run as root and any is missing; otherwise says what to install.
+# (With recommends: the same package set every firmware and peer test has been run against.)
 debs:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
 		echo "installing Debian packages:$$missing"; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else \
 		echo "not root: please install the Debian packages:$$missing" >&2; \
 	fi
