@@ -8,7 +8,7 @@ import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import TYPE_HARDWARE, FixedLayoutNode, Node, check_payload_length, register_node
+from .base import TYPE_HARDWARE, FixedLayoutNode, Node, register_node
 from .textparse import TextArgs, keyword
 
 # BMC interface types (IPMI): what the numbers mean; edk2 prints them as numbers.
@@ -20,21 +20,14 @@ BMC_INTERFACE_BT = 3
 
 @register_node
 @dataclass(frozen=True, slots=True)
-class PcCardNode(Node):
+class PcCardNode(FixedLayoutNode):
     """PcCard(function): a PC Card (PCMCIA) function number."""
 
     TYPE: ClassVar[int] = TYPE_HARDWARE
     SUBTYPE: ClassVar[int] = 0x02
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<B")
 
     function: int
-
-    def payload(self) -> bytes:
-        return bytes((self.function,))
-
-    @classmethod
-    def from_payload(cls, payload: bytes, offset: int) -> Node:
-        check_payload_length(payload, 1)
-        return cls(payload[0])
 
     def to_text(self, display_only: bool = False) -> str:
         return f"PcCard(0x{self.function:X})"
@@ -74,21 +67,14 @@ def _parse_memory_mapped(args: TextArgs) -> Node:
 
 @register_node
 @dataclass(frozen=True, slots=True)
-class ControllerNode(Node):
+class ControllerNode(FixedLayoutNode):
     """Ctrl(n): a controller number."""
 
     TYPE: ClassVar[int] = TYPE_HARDWARE
     SUBTYPE: ClassVar[int] = 0x05
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct("<I")
 
     controller: int
-
-    def payload(self) -> bytes:
-        return struct.pack("<I", self.controller)
-
-    @classmethod
-    def from_payload(cls, payload: bytes, offset: int) -> Node:
-        check_payload_length(payload, 4)
-        return cls(struct.unpack("<I", payload)[0])
 
     def to_text(self, display_only: bool = False) -> str:
         return f"Ctrl(0x{self.controller:X})"
