@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,20 @@ def read_hex_or_file(value: str) -> bytes:
         raise UsageError(f"not hex and not @FILE: {value[:40]!r}") from None
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(value: Any) -> str:
+    """A JSON document (sorted keys off: field order is part of the schema). Text stays as
+    it is, except lone surrogates (a UCS-2 name need not be valid UTF-16): those only occur
+    inside strings and are written as \\uXXXX escapes, so the output is valid UTF-8."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def echo_json(value: Any) -> None:
-    """Print a JSON document (sorted keys off: field order is part of the schema)."""
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    """Print ``json_text(value)``."""
+    click.echo(json_text(value))
 
 
 def write_output(data: bytes, output: str | None) -> None:

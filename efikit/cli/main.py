@@ -81,6 +81,7 @@ def cli(ctx: click.Context, vars_source: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point: library errors become one line on stderr and an exit code."""
+    _escape_unencodable_output()
     try:
         return cli.main(args=argv, prog_name="efikit", standalone_mode=False)
     except click.exceptions.Abort:
@@ -100,6 +101,15 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def _escape_unencodable_output() -> None:
+    """Text that the terminal's encoding cannot hold (a lone surrogate in a UCS-2 variable
+    name or label, any non-ASCII under LANG=C) prints as a backslash escape, not a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
 
 
 if __name__ == "__main__":

@@ -97,6 +97,15 @@ class Record:
         return self.state in (VAR_ADDED, STATE_IN_TRANSITION)
 
 
+def _record_name(raw: bytes) -> str:
+    """The UCS-2 name of a record, without its NUL. Every code unit decodes (a lone surrogate
+    too); a dead record's name may be any bytes, so an odd last byte is dropped there."""
+    usable = raw[: len(raw) // 2 * 2]
+    if usable[-2:] == b"\0\0":
+        usable = usable[:-2]
+    return usable.decode("utf-16-le", "surrogatepass")
+
+
 class Edk2Store(FileBacked, VariableStore):
     """An edk2 varstore image held in memory; file-backed when opened from a path."""
 
@@ -206,21 +215,22 @@ class Edk2Store(FileBacked, VariableStore):
             name_offset = pos + header.size
             data_offset = name_offset + name_size
             data_end = data_offset + data_size
+            record_live = state in (VAR_ADDED, STATE_IN_TRANSITION)
             if data_end > self.store_end or name_size > self.store_end or data_size > self.store_end:
                 if state == VAR_HEADER_VALID_ONLY:
                     break  # an interrupted write: edk2 ignores it and so do we
+                # (a dead record too: the records behind it cannot be found without its sizes)
                 raise self._corrupt(
                     pos,
                     f"variable NameSize {name_size} + DataSize {data_size} run past the end of "
                     f"the store at {self.store_end:#x}",
                 )
             raw_name = bytes(img[name_offset:data_offset])
-            record_live = state in (VAR_ADDED, STATE_IN_TRANSITION)
             if record_live and (name_size < 2 or name_size % 2 or raw_name[-2:] != b"\0\0"):
                 raise self._corrupt(
                     name_offset, f"variable name of {name_size} bytes is not NUL-terminated UCS-2"
                 )
-            name = raw_name[:-2].decode("utf-16-le", "surrogatepass") if name_size >= 2 else ""
+            name = _record_name(raw_name)
             if record_live and "\0" in name:
                 raise self._corrupt(name_offset, f"variable name {name!r} has an embedded NUL")
             records.append(
@@ -286,7 +296,7 @@ class Edk2Store(FileBacked, VariableStore):
         self, rec_name: str, vendor: uuid.UUID, attrs: int, data: bytes,
         count: int, stamp: bytes, pk: int,
     ) -> bytes:
-        name_bytes = rec_name.encode("utf-16-le") + b"\0\0"
+        name_bytes = rec_name.encode("utf-16-le", "surrogatepass") + b"\0\0"
         if self.authenticated:
             head = AUTH_HEADER.pack(
                 START_ID, VAR_ADDED, 0, attrs, count, stamp, pk,

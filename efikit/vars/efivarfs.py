@@ -205,6 +205,9 @@ class EfivarfsStore(VariableStore):
         check_name(name)
         if "/" in name:
             raise StoreError(f"variable name {name!r} cannot be a file name (contains '/')")
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in name):
+            raise StoreError(f"variable name {name!r} cannot be an efivarfs file name (a lone "
+                             "UTF-16 surrogate has no UTF-8 form)")
         attrs = check_attributes(attributes)
         payload = struct.pack("<I", attrs) + bytes(data)
         label = f"{name}-{vendor}"

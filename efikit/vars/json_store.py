@@ -26,6 +26,7 @@ from efikit.vars.store import (
     DEFAULT_ATTRIBUTES,
     Variable,
     VariableAttributes,
+    VariableName,
     check_name,
 )
 
@@ -52,19 +53,34 @@ def dumps(variables: builtins.list[Variable]) -> str:
 
 def loads(text: str | bytes, source: str = "<json>") -> builtins.list[Variable]:
     """Variables from a JSON document; StoreError naming the entry for anything malformed."""
-    try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise StoreError(f"{source}: not JSON: {exc}") from None
+    doc = _parse_json(text, source)
     if not isinstance(doc, dict) or not isinstance(doc.get("variables"), list):
         raise StoreError(f"{source}: expected an object with a \"variables\" list")
     version = doc.get("version", JSON_VERSION)
-    if not isinstance(version, int) or version > JSON_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version > JSON_VERSION:
         raise StoreError(f"{source}: unsupported JSON varstore version {version!r}")
     out = []
+    first_index: dict[VariableName, int] = {}
     for index, entry in enumerate(doc["variables"]):
-        out.append(_parse_entry(entry, f"{source}: variables[{index}]"))
+        var = _parse_entry(entry, f"{source}: variables[{index}]")
+        earlier = first_index.setdefault(var.key, index)
+        if earlier != index:
+            raise StoreError(f"{source}: variables[{index}] ({var.key}) repeats "
+                             f"variables[{earlier}]: which one is meant?")
+        out.append(var)
     return out
+
+
+def _parse_json(text: str | bytes, source: str) -> Any:
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{source}: not JSON: {exc}") from None
+    except RecursionError:
+        raise StoreError(f"{source}: JSON nested too deeply (more than the parser's limit)") \
+            from None
+    except ValueError as exc:  # an integer of more digits than int() converts
+        raise StoreError(f"{source}: a number in the JSON is too large: {exc}") from None
 
 
 def _parse_entry(entry: object, where: str) -> Variable:

@@ -219,13 +219,15 @@ def check_attributes(attributes: VariableAttributes | int) -> int:
 
 
 def check_name(name: str) -> None:
-    """Reject names no store can hold (empty, NUL, non-BMP)."""
+    """Reject names no store can hold (empty, NUL, beyond UCS-2). A lone surrogate is a
+    UCS-2 code unit like any other: firmware stores it, so a name read from one store can be
+    written to another (efivarfs, whose file names are UTF-8, refuses it itself)."""
     if not name:
         raise StoreError("variable name is empty")
     if "\x00" in name:
         raise StoreError(f"variable name {name!r} contains NUL")
-    if any(ord(c) > 0xFFFF or 0xD800 <= ord(c) <= 0xDFFF for c in name):
-        raise StoreError(f"variable name {name!r} is not UCS-2")
+    if any(ord(c) > 0xFFFF for c in name):
+        raise StoreError(f"variable name {name!r} is not UCS-2 (a character beyond U+FFFF)")
 
 
 # --- the interface ---------------------------------------------------------------------------
