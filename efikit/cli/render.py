@@ -3,26 +3,43 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import ipaddress
+import math
 import uuid
-from typing import Any, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from efikit.codec.devpath import DevicePath, Node
 from efikit.codec.loadoption import LoadOption, ucs2_text_or_none
 
 
 def plain(value: Any) -> Any:
-    """bytes → hex, UUID → upper-case text, enums → int, dataclasses → dicts."""
-    if isinstance(value, bytes):
-        return value.hex()
+    """The JSON value of a codec field, chosen by the field's type (never by node kind), so
+    every node type serialises: bytes → hex, GUID → upper-case text, IP address → its text,
+    enum/flag → its integer value, dataclass → object of its fields, tuple/list → array."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, enum.Enum):  # before int: IntEnum and IntFlag are ints too
+        member = value.value
+        return member if isinstance(member, (int, str)) else str(member)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
     if isinstance(value, uuid.UUID):
         return str(value).upper()
-    if isinstance(value, enum.Enum):
-        return int(value.value)
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address,
+                          ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(plain(k)): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [plain(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    return value
+    return str(value)  # a value type added later still prints (its text form)
 
 
 def node_json(node: Node) -> dict[str, Any]:
