@@ -104,6 +104,34 @@ def test_stage_commit_recover_through_the_cli(sample: tuple[Path, Path], tmp_pat
     assert status["boot_order"][:2] == ["0001", "0000"]
 
 
+def test_restage_over_a_pending_trial_through_the_cli(sample: tuple[Path, Path],
+                                                      tmp_path: Path) -> None:
+    """Staging B again while its trial is pending: BootNext is cleared before B's entry is
+    deactivated and its loader replaced, and set again only at the end."""
+    disk, varstore = sample
+    pe = SAMPLE.parents[0] / "pe"
+    run(varstore, "stage", "B", "--loader", str(pe / "loader-unsigned.efi"), "--disk",
+        str(disk), "--running", "A")
+    status = json.loads(run(varstore, "status", "--disk", str(disk), "--json", "--running", "A"))
+    assert status["boot_next"]["slot"] == "B"
+    out = json.loads(run(varstore, "stage", "B", "--loader", str(pe / "uki-unsigned.efi"),
+                         "--disk", str(disk), "--running", "A", "--json"))
+    writes = []
+    for step in out["steps"]:
+        writes += [(v["name"], v["action"]) for v in step.get("variables", [])]
+        if "file" in step:
+            writes.append((step["file"]["path"], "file"))
+    b = status["slots"]["B"]["entry"]
+    assert writes == [("BootNext", "delete"), (f"Boot{b}", "update"),
+                      ("\\EFI\\metropolis\\boot-b.efi", "file"), (f"Boot{b}", "update"),
+                      ("BootNext", "create")]
+    assert "deactivate" in out["steps"][1]["what"] and "activate" in out["steps"][3]["what"]
+    status = json.loads(run(varstore, "status", "--disk", str(disk), "--json", "--running", "A"))
+    assert status["verdict"] == "trial pending" and status["boot_next"]["slot"] == "B"
+    assert status["slots"]["B"]["active"] is True
+    assert status["slots"]["B"]["loader_size"] == (pe / "uki-unsigned.efi").stat().st_size
+
+
 def test_stage_refuses_a_loader_too_big_for_the_esp(sample: tuple[Path, Path],
                                                     tmp_path: Path) -> None:
     disk, varstore = sample

@@ -19,6 +19,7 @@ from efikit.vars.store import EFI_GLOBAL_VARIABLE
 from test_slots_support import (
     LOADER_A,
     Crash,
+    boot_choice,
     boots_present_loader,
     crashing,
     firmware_boot,
@@ -30,6 +31,7 @@ from test_slots_support import (
 )
 
 NEW_LOADER = (LOADER_A.parent / "loader-unsigned.efi").read_bytes()
+NEWER_LOADER = (LOADER_A.parent / "uki-unsigned.efi").read_bytes()
 
 
 def _installed(tmp: Path, kind: str) -> SlotMachine:
@@ -107,6 +109,9 @@ def _without_b(tmp: Path, kind: str) -> SlotMachine:
 
 
 CASES["stage-missing-entry"] = (_without_b, lambda m: plan_stage(m, "B", NEW_LOADER), False)
+# a newer loader arrives while B's trial (BootNext = B) is still pending
+CASES["stage-over-pending-trial"] = (_stage_only, lambda m: plan_stage(m, "B", NEWER_LOADER),
+                                     False)
 CASES["rollback-trial"] = (_stage_only, lambda m: plan_rollback(m), False)
 CASES["rollback-committed"] = (_committed, lambda m: plan_rollback(m), False)
 
@@ -135,6 +140,11 @@ def test_crash_after_every_write(case: str, kind: str, tmp_path: Path) -> None:
         assert budget.writes == crash_after
         assert boots_present_loader(m, allow_fallback), \
             f"{case}: unbootable after write {crash_after} of {total}"
+        if case.startswith("stage") and crash_after < total:
+            # the trial starts only with stage's last write (BootNext), never half-way
+            _, path = boot_choice(m)
+            assert path is not None and m.scheme.slot_of_loader(path) != "B", \
+                f"{case}: after write {crash_after} of {total} the next boot starts {path}"
         if crash_after == total:  # the last write finished the job: nothing left to do
             assert snapshot(m) == expected
             continue
@@ -149,5 +159,6 @@ def test_every_case_has_several_write_positions(tmp_path: Path) -> None:
         counts[name] = _writes(command(setup(tmp_path / name, "memory")))
     assert counts["stage-new-loader"] >= 4  # deactivate, file, activate, BootNext
     assert counts["stage-missing-entry"] >= 5  # + create the entry, + BootOrder
+    assert counts["stage-over-pending-trial"] >= 5  # + clear the pending BootNext first
     assert counts["recover-wiped"] >= 3  # two entries, BootOrder
     assert all(c >= 1 for c in counts.values()), counts

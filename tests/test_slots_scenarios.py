@@ -12,6 +12,7 @@ from efikit.codec.devpath import DevicePath
 from efikit.codec.loadoption import LoadOption
 from efikit.errors import SlotError
 from efikit.slots.operations import plan_commit, plan_rollback, plan_stage
+from efikit.slots.plan import SlotPlan
 from efikit.slots.recover import plan_recover
 from efikit.slots.status import DEGRADED, HEALTHY, TRIAL_PENDING, read_status
 from efikit.vars.store import EFI_GLOBAL_VARIABLE, SYSTEMD_LOADER
@@ -19,6 +20,7 @@ from test_slots_support import (
     LOADER_A,
     LOADER_B,
     PATH_B,
+    boot_choice,
     firmware_boot,
     machine,
     make_esp,
@@ -76,6 +78,29 @@ def test_2_stage_boots_once_then_back(fresh) -> None:  # type: ignore[no-untyped
     assert status.running == "B" and status.verdict == TRIAL_PENDING
     assert any("behind slot A" in r for r in status.reasons)
     assert firmware_boot(fresh) == "A"  # no commit: back to A
+
+
+def test_2_restage_over_a_pending_trial_clears_boot_next_first(fresh) -> None:  # type: ignore[no-untyped-def]
+    """A newer version arrives while slot B's trial is still pending (BootNext = B): until B's
+    new loader is in place and its entry active again, the next boot must be slot A."""
+    firmware_boot(fresh)
+    apply(fresh, plan_stage(fresh, "B", (LOADER_A.parent / "loader-unsigned.efi").read_bytes()))
+    assert BootManager(fresh.store).boot_next() == read_status(fresh).slot("B").entry
+    newer = (LOADER_A.parent / "uki-unsigned.efi").read_bytes()
+    plan = plan_stage(fresh, "B", newer)
+    first = plan.steps[0]
+    assert first.plan is not None and [(c.name, c.action) for c in first.plan.changes] == \
+        [("BootNext", "delete")]
+    for step in plan.steps[:-1]:  # every state the firmware could see before the last write
+        SlotPlan("stage", (step,)).apply(fresh.store, fresh.esp)
+        number, path = boot_choice(fresh)
+        assert path is not None and fresh.scheme.slot_of_loader(path) == "A", \
+            f"after {step.what!r} the next boot would start {path} (Boot{number:04X})"
+    SlotPlan("stage", plan.steps[-1:]).apply(fresh.store, fresh.esp)
+    assert fresh.esp.read(PATH_B) == newer
+    assert read_status(fresh).verdict == TRIAL_PENDING
+    assert firmware_boot(fresh) == "B"
+    assert firmware_boot(fresh) == "A"
 
 
 def test_3_stage_boot_commit_sticks(fresh) -> None:  # type: ignore[no-untyped-def]
