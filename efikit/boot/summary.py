@@ -10,11 +10,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from efikit.codec.loadoption_header import read_header
+from efikit.codec.loadoption_header import LoadOptionAttributes, read_header
 from efikit.errors import DecodeError
 
-_ACTIVE = 0x1
-_HIDDEN = 0x8
 _END_TYPE = 0x7F
 _END_ENTIRE = 0xFF
 
@@ -27,11 +25,11 @@ class OptionSummary:
 
     @property
     def active(self) -> bool:
-        return bool(self.attributes & _ACTIVE)
+        return bool(self.attributes & LoadOptionAttributes.ACTIVE)
 
     @property
     def hidden(self) -> bool:
-        return bool(self.attributes & _HIDDEN)
+        return bool(self.attributes & LoadOptionAttributes.HIDDEN)
 
 
 def summarize(data: bytes) -> OptionSummary:

@@ -6,27 +6,17 @@ UINT8 OptionalData[] (the rest).
 """
 from __future__ import annotations
 
-import enum
 import struct
 from dataclasses import dataclass, replace
 
 from efikit.codec.devpath import DevicePath
+from efikit.codec.loadoption_header import CATEGORY_APP as CATEGORY_APP
+from efikit.codec.loadoption_header import CATEGORY_BOOT as CATEGORY_BOOT
+from efikit.codec.loadoption_header import CATEGORY_MASK
+from efikit.codec.loadoption_header import LoadOptionAttributes as LoadOptionAttributes
 from efikit.codec.loadoption_header import read_header
 from efikit.codec.ucs2 import decode_ucs2, encode_ucs2
 from efikit.errors import DecodeError, EncodeError
-
-CATEGORY_MASK = 0x1F00
-CATEGORY_BOOT = 0x0000
-CATEGORY_APP = 0x0100
-
-
-class LoadOptionAttributes(enum.IntFlag):
-    """LOAD_OPTION_* bits. Unknown bits are kept (IntFlag's KEEP boundary)."""
-
-    ACTIVE = 0x00000001
-    FORCE_RECONNECT = 0x00000002
-    HIDDEN = 0x00000008
-    CATEGORY_APP = 0x00000100
 
 
 @dataclass(frozen=True, slots=True)

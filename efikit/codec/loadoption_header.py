@@ -1,14 +1,31 @@
-"""The fixed part of an EFI_LOAD_OPTION: Attributes, FilePathListLength and Description.
+"""The fixed part of an EFI_LOAD_OPTION: Attributes, FilePathListLength and Description,
+and the one definition of the LOAD_OPTION_* attribute bits.
 
 Apart from ``loadoption`` (which decodes the FilePathList's device paths) so that
 `efikit boot list` can read labels without importing the device-path codec.
 """
 from __future__ import annotations
 
+import enum
 import struct
 
 from efikit.codec.ucs2 import decode_ucs2, find_nul_unit
 from efikit.errors import DecodeError
+
+
+class LoadOptionAttributes(enum.IntFlag):
+    """LOAD_OPTION_* bits (UEFI 2.10, 3.1.3). Unknown bits are kept (IntFlag's KEEP boundary)."""
+
+    ACTIVE = 0x00000001
+    FORCE_RECONNECT = 0x00000002
+    HIDDEN = 0x00000008
+    CATEGORY_APP = 0x00000100
+
+
+#: the LOAD_OPTION_CATEGORY bits and their two defined values (the others are reserved)
+CATEGORY_MASK = 0x00001F00
+CATEGORY_BOOT = 0x00000000
+CATEGORY_APP = int(LoadOptionAttributes.CATEGORY_APP)
 
 
 def read_header(data: bytes) -> tuple[int, str, int, int]:
