@@ -56,7 +56,9 @@ class LoadOption:
         return (int(self.attributes) & CATEGORY_MASK) >> 8
 
     def with_flag(self, flag: LoadOptionAttributes, on: bool) -> LoadOption:
-        attributes = self.attributes | flag if on else self.attributes & ~flag
+        # int(): IntFlag's ~flag is the complement within the known bits, which would drop
+        # the unknown ones
+        attributes = int(self.attributes) | flag if on else int(self.attributes) & ~int(flag)
         return replace(self, attributes=LoadOptionAttributes(attributes))
 
     @property
