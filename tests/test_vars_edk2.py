@@ -6,12 +6,13 @@ import json
 import os
 import struct
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, IN_CI, require_file
+from conftest import CORPUS, require_file
 from efikit.errors import StoreError
 from efikit.vars.edk2 import (
     STATE_REPLACED,
@@ -291,6 +292,29 @@ def test_efikit_reads_what_virt_fw_vars_wrote(
     assert saved.read_bytes() == out.read_bytes()
 
 
-def test_ci_flag_is_boolean() -> None:
-    assert IN_CI in (True, False)
+def test_empty_json_export_loads_as_no_variables() -> None:
     assert loads('{"version": 2, "variables": []}') == []
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [(True, pytest.fail.Exception),
+                                             (False, pytest.skip.Exception)])
+def test_missing_tool_fails_under_ci_and_skips_elsewhere(
+        ci: bool, outcome: type[BaseException], monkeypatch: pytest.MonkeyPatch) -> None:
+    import conftest
+
+    monkeypatch.setattr(conftest, "IN_CI", ci)
+    with pytest.raises(outcome, match="efikit-no-such-tool"):
+        conftest.require_tool("efikit-no-such-tool")
+    with pytest.raises(outcome, match="no-such-file"):
+        conftest.require_file(Path("/nonexistent/no-such-file"))
+    conftest.require_tool("sh")  # a present tool neither fails nor skips
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", True), ("1", True),
+                                                 ("", False), ("false", False)])
+def test_ci_environment_variable_sets_the_ci_mode(value: str, expected: bool) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import conftest; print(conftest.IN_CI)"],
+        cwd=Path(__file__).parent, env=dict(os.environ, CI=value), capture_output=True,
+        text=True, check=True)
+    assert done.stdout.strip() == str(expected)
