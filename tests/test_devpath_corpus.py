@@ -1,23 +1,24 @@
 """Every device path of the real-world corpus: decode, re-encode byte-exact, and print what
-edk2 printed for it (tests/corpus/text/edk2-devicepath-text.tsv, both forms). Text edk2 did
-not print is compared with the reviewed snapshot tests/snapshots/devpath_text.txt;
-EFIKIT_UPDATE_SNAPSHOTS=1 rewrites that file (review the diff before committing it)."""
+edk2 printed for it: tests/corpus/text/edk2-devicepath-text.tsv (both forms) and, for the paths
+that table lacks, tests/edk2_text/corpus-ovmf.tsv, recorded from OVMF itself by
+tests/firmware/corpus_oracle.py (and checked against a live boot in the firmware tier)."""
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 
 from devpath_corpus import CorpusPath, corpus_paths, file_path_list, load_option_blobs
 from devpath_tables import CorpusTextRow, corpus_text_rows
 from efikit.codec.devpath import DevicePath
+from firmware.corpus_oracle import EXCEPTION_BBS, EXCEPTION_DELETED, Row, needed, read_record
 
-SNAPSHOT = Path(__file__).resolve().parent / "snapshots" / "devpath_text.txt"
 MODES = ("full", "display")
 
 ITEMS = corpus_paths()
 _ROWS = {row.file: row for row in corpus_text_rows()}
+# Exact sizes: an emptied or truncated corpus or table must fail, not run fewer tests.
+CORPUS_PATHS = 262
+EDK2_TABLE_ROWS = 163
+LOAD_OPTIONS = 182
 
 
 def _edk2_texts() -> dict[bytes, dict[str, str]]:
@@ -45,12 +46,14 @@ def _render(item: CorpusPath) -> dict[str, str]:
 
 
 def test_corpus_is_complete() -> None:
-    assert len(ITEMS) > 250
+    assert len(ITEMS) == CORPUS_PATHS
+    assert len(_ROWS) == EDK2_TABLE_ROWS
+    assert len(OPTIONS) == LOAD_OPTIONS
     # Every row of edk2's table names a corpus file we read.
     keys = {item.tsv_key for item in ITEMS}
     assert set(_ROWS) <= keys
     # ...and edk2 printed a good share of them.
-    assert sum(len(texts) for texts in EDK2.values()) > 150
+    assert sum(len(texts) for texts in EDK2.values()) == 195
 
 
 OPTIONS = load_option_blobs()
@@ -85,43 +88,31 @@ def test_full_text_parses_back_to_the_same_bytes(item: CorpusPath) -> None:
     assert again.to_text() == text
 
 
-def _unverified_texts() -> dict[tuple[str, str], str]:
-    """(source, mode) → our text, for every text edk2 did not print."""
-    texts: dict[tuple[str, str], str] = {}
-    for item in ITEMS:
-        printed = EDK2.get(item.data, {})
-        ours = _render(item)
-        for mode in MODES:
-            if mode not in printed:
-                texts[(item.source, mode)] = ours[mode]
-    return texts
+# --- corpus paths edk2's table does not cover: what OVMF printed for them ---------------------
+
+RECORD = read_record()
+RECORD_ROWS = 121  # one per (device path, text form) missing from edk2's table
+# Reviewed: the texts edk2 prints nowhere on OVMF (the reason is in the record's last column).
+EXCEPTIONS = {EXCEPTION_BBS: 5, EXCEPTION_DELETED: 4}
+PRINTED = [row for row in RECORD if row.text]
 
 
-def _read_snapshot() -> dict[tuple[str, str], str]:
-    entries: dict[tuple[str, str], str] = {}
-    for line in SNAPSHOT.read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        source, mode, text = line.split("\t", 2)
-        entries[(source, mode)] = text
-    return entries
+def test_record_covers_every_corpus_path_edk2s_table_lacks() -> None:
+    assert len(RECORD) == RECORD_ROWS
+    wanted = {(item.data.hex(), mode) for item in needed() for mode in item.modes}
+    assert {(row.hex, row.mode) for row in RECORD} == wanted
+    assert len(wanted) == RECORD_ROWS
 
 
-def _write_snapshot(texts: dict[tuple[str, str], str]) -> None:
-    lines = ["# Device-path text efikit prints for corpus paths edk2 did not print (reviewed by eye).",
-             "# columns: source (corpus-relative, '#n' = n-th path of a FilePathList) <TAB> "
-             "full|display <TAB> text",
-             "# Regenerate: EFIKIT_UPDATE_SNAPSHOTS=1 pytest tests/test_devpath_corpus.py"]
-    lines += [f"{source}\t{mode}\t{text}" for (source, mode), text in sorted(texts.items())]
-    SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
-    SNAPSHOT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+def test_exceptions_are_the_reviewed_ones() -> None:
+    reasons: dict[str, int] = {}
+    for row in RECORD:
+        if not row.text:
+            reasons[row.how] = reasons.get(row.how, 0) + 1
+    assert reasons == EXCEPTIONS
 
 
-def test_unverified_text_matches_reviewed_snapshot() -> None:
-    texts = _unverified_texts()
-    if os.environ.get("EFIKIT_UPDATE_SNAPSHOTS") == "1":
-        _write_snapshot(texts)
-    expected = _read_snapshot()
-    assert sorted(texts) == sorted(expected), "corpus and snapshot list different paths"
-    differing = [(key, expected[key], texts[key]) for key in texts if texts[key] != expected[key]]
-    assert not differing, "\n".join(f"{k}:\n  snapshot {e}\n  now      {t}" for k, e, t in differing)
+@pytest.mark.parametrize("row", PRINTED, ids=lambda row: f"{row.source}:{row.mode}")
+def test_text_matches_what_ovmf_printed(row: Row) -> None:
+    path = DevicePath.from_bytes(bytes.fromhex(row.hex))
+    assert path.to_text(display_only=row.mode == "display") == row.text, row.how
