@@ -11,9 +11,15 @@ from conftest import CORPUS
 from efikit.boot import BootManager
 from efikit.vars.efivarfs import EfivarfsStore
 from test_boot_libefivar import libefivar_spelling
-from test_boot_support import MACHINES, copy_machine
+from test_boot_support import MACHINE_COUNT, MACHINES, copy_machine
 
 ENTRY_LINE = re.compile(r"^Boot[0-9A-F]{4}[* ] ")
+
+
+def test_every_machine_is_there_with_its_efibootmgr_rendering() -> None:
+    assert len(MACHINES) == MACHINE_COUNT
+    for machine in MACHINES:
+        assert (CORPUS / "text" / f"{machine.name}.efibootmgr-v.txt").is_file(), machine.name
 
 
 @pytest.mark.parametrize("machine", MACHINES, ids=lambda p: p.name)

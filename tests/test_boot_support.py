@@ -14,6 +14,7 @@ G = EFI_GLOBAL_VARIABLE
 NV_BS_RT = VariableAttributes(7)
 ESP = "HD(1,GPT,C7E198DB-EC30-4A23-B0FD-8E2DBC092A01,0x800,0x12C000)"
 MACHINES = sorted(p for p in (CORPUS / "efivars").iterdir() if p.is_dir())
+MACHINE_COUNT = 8  # the corpus's efivarfs dumps; guarded by test_boot_corpus
 
 
 def option(label: str, loader: str = r"\EFI\x\a.efi", data: bytes = b"",

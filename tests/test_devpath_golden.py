@@ -7,12 +7,19 @@ from devpath_tables import GoldenRow, golden_rows
 from efikit.codec.devpath import DevicePath
 
 ROWS = golden_rows()
+GOLDEN_ROWS = 415  # exact: a truncated or emptied table must fail, not run fewer tests
 
 # Rows where edk2's own round trip is broken, and what efikit does instead.
 # key: the row's input text; value: efikit's full-form text when it deliberately differs.
 EFIKIT_DIFFERS: dict[str, str] = {
     'UsbWwid(0x46d,0xc52b)': 'UsbWwid(0x46D,0xC52B,0x0,"")',  # edk2 reads past the node
 }
+
+
+def test_golden_table_is_complete() -> None:
+    assert len(ROWS) == GOLDEN_ROWS
+    assert len({row.input_text for row in ROWS}) == GOLDEN_ROWS  # no row repeated
+    assert set(EFIKIT_DIFFERS) <= {row.input_text for row in ROWS}
 
 
 def _id(row: GoldenRow) -> str:

@@ -88,7 +88,7 @@ def test_native_backend_is_active() -> None:
 def test_corpus_device_paths_identical() -> None:
     require_native()
     inputs = corpus_device_paths()
-    assert len(inputs) >= 60
+    assert len(inputs) == 71  # exact: a lost corpus file must fail
     results = assert_same("path", inputs)
     assert_fastpath_matches_model(inputs, results)
     assert all(full[0] == "ok" for _, full, _, _, _ in results)
@@ -97,7 +97,7 @@ def test_corpus_device_paths_identical() -> None:
 def test_corpus_load_options_identical() -> None:
     require_native()
     inputs = corpus_load_options()
-    assert len(inputs) >= 150
+    assert len(inputs) == 182  # exact: a lost corpus file must fail
     results = assert_same("option", inputs)
     assert all(result[0][0] == "ok" for result in results)
 

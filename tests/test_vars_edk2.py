@@ -44,6 +44,10 @@ def copy_of(src: Path, tmp_path: Path, name: str = "vars.fd") -> Path:
     return dst
 
 
+def test_corpus_stores_are_all_there() -> None:
+    assert len(CORPUS_STORES) == 8  # exact: a lost varstore must fail, not run fewer tests
+
+
 @pytest.mark.parametrize("path", CORPUS_STORES, ids=lambda p: p.name)
 def test_corpus_store_opens_and_saves_identically(path: Path, tmp_path: Path) -> None:
     store = open_store(str(path))

@@ -28,6 +28,10 @@ G = EFI_GLOBAL_VARIABLE
 DUMPS = sorted(p for p in (CORPUS / "efivars").iterdir() if p.is_dir())
 
 
+def test_every_corpus_dump_is_there() -> None:
+    assert len(DUMPS) == 8  # exact: a lost dump must fail, not run fewer tests
+
+
 @pytest.mark.parametrize("dump", DUMPS, ids=lambda p: p.name)
 def test_every_corpus_dump_lists_and_reads(dump: Path) -> None:
     store = EfivarfsStore(dump)

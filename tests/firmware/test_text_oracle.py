@@ -21,7 +21,7 @@ CHUNKS = 2  # independent boots, so pytest-xdist can run them side by side
 
 def _boot_chunk(index: int, make_disk, make_varstore):  # type: ignore[no-untyped-def]
     entries, coverage = oracle.generate(ENTRY_COUNT)
-    assert len(entries) >= 200, f"too few entries; codec coverage: {coverage}"
+    assert len(entries) == 246, f"entries: {len(entries)}; codec coverage: {coverage}"
     chunk = list(oracle.iter_chunks(entries, -(-len(entries) // CHUNKS)))[index]
     varstore = make_varstore()
     options = {e.number: LoadOption.create(e.label, e.path) for e in chunk}
@@ -76,4 +76,4 @@ def test_generated_entries_cover_every_node_type_the_codec_decodes() -> None:
     known = set(getattr(base, "_DECODERS", {})) - {(0x7F, 0x01)}  # end of instance: no entry needs it
     assert known, "codec registry not found"
     assert not known - seen, f"node types without an oracle entry: {sorted(known - seen)}; templates: {coverage}"
-    assert len(entries) >= 200
+    assert len(entries) == 246
