@@ -189,3 +189,71 @@ def test_matches_sgdisk(tmp_path: Path) -> None:
     # sgdisk's own backup repair: zap the primary header and read through the backup
     _flip(img, 512 + 24)
     assert read_gpt(img).header_source == "backup"
+
+
+def _rewrite_primary_entry(path: Path, index: int, first: int, last: int) -> None:
+    """Change one entry of the primary array and make its CRCs right again: a copy that is
+    consistent by checksum but wrong by content (as a buggy tool leaves it)."""
+    data = bytearray(path.read_bytes())
+    entries_at = 2 * 512
+    struct.pack_into("<QQ", data, entries_at + index * 128 + 32, first, last)
+    struct.pack_into("<I", data, 512 + 88, zlib.crc32(data[entries_at:entries_at + 128 * 128]))
+    struct.pack_into("<I", data, 512 + 16, 0)
+    struct.pack_into("<I", data, 512 + 16, zlib.crc32(data[512:512 + 92]))
+    path.write_bytes(bytes(data))
+
+
+def test_corrupt_primary_entries_fall_back_to_the_backup_array(tmp_path: Path) -> None:
+    img = tmp_path / "disk.img"
+    build_gpt(img)
+    _rewrite_primary_entry(img, 0, 4000, 3000)
+    disk = read_gpt(img)
+    assert disk.header_source == "backup"
+    assert any("primary GPT is damaged (partition 1 ends (LBA 3000) before it starts" in w
+               for w in disk.warnings), disk.warnings
+    esp = disk.esp()
+    assert esp is not None and (esp.start_lba, esp.last_lba) == (2048, 4095)
+
+
+def test_corrupt_entries_in_both_copies_name_both(tmp_path: Path) -> None:
+    img = tmp_path / "disk.img"
+    build_gpt(img)
+    _rewrite_primary_entry(img, 0, 4000, 3000)
+    _flip(img, 8191 * 512 + 24)
+    with pytest.raises(DiskError, match=r"primary header at LBA 1: partition 1 ends .* before "
+                                        r"it starts.*backup header at LBA 8191: header CRC32"):
+        read_gpt(img)
+
+
+def test_partition_past_the_end_of_the_disk_is_a_warning(tmp_path: Path) -> None:
+    img = tmp_path / "disk.img"
+    build_gpt(img, parts=[(ESP_TYPE, ESP_GUID, 2048, 4095, "EFI"),
+                          (LINUX_FS_TYPE, ROOT_GUID, 4096, 20000, "root")])
+    disk = read_gpt(img)
+    assert disk.header_source == "primary"
+    assert "partition 2 (LBA 4096..20000) ends past the end of the disk (last LBA 8191)" \
+        in disk.warnings
+    assert disk.partition(2).last_lba == 20000  # still listed as the table says
+
+
+def test_partition_outside_usable_lbas_and_overlaps_are_warnings(tmp_path: Path) -> None:
+    img = tmp_path / "disk.img"
+    build_gpt(img, parts=[(ESP_TYPE, ESP_GUID, 10, 4095, "EFI"),
+                          (LINUX_FS_TYPE, ROOT_GUID, 4000, 8000, "root")])
+    warnings = read_gpt(img).warnings
+    assert "partition 1 (LBA 10..4095) lies outside the usable LBAs 34..8158" in warnings
+    assert "partitions 1 and 2 overlap (LBA 4000..4095)" in warnings
+    assert len(warnings) == 2
+
+
+def test_disk_list_prints_placement_warnings(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from efikit.cli.main import cli
+
+    img = tmp_path / "disk.img"
+    build_gpt(img, parts=[(ESP_TYPE, ESP_GUID, 2048, 9000, "EFI")])
+    result = CliRunner().invoke(cli, ["disk", "list", str(img)])
+    assert result.exit_code == 0
+    assert f"efikit: warning: {img}: partition 1 (LBA 2048..9000) ends past the end of the " \
+        "disk (last LBA 8191)" in result.stderr

@@ -217,31 +217,26 @@ def _parse_with(
     last_lba = reader.size // ss - 1
     primary_error = backup_error = ""
     try:
-        header = _read_header(reader, ss, 1, last_lba)
-        entries = _read_entries(reader, ss, header)
+        header, partitions = _read_table(reader, ss, 1, last_lba)
         used = "primary"
     except _Bad as exc:
         primary_error = str(exc)
-        header = None
-    if header is None:
         try:
-            header = _read_header(reader, ss, last_lba, last_lba)
-            entries = _read_entries(reader, ss, header)
-            used = "backup"
-            warnings.append(f"primary GPT is damaged ({primary_error}); using the backup")
+            header, partitions = _read_table(reader, ss, last_lba, last_lba)
         except _Bad as exc:
             backup_error = str(exc)
             raise DiskError(
                 f"{source}: corrupt GPT: primary header at LBA 1: {primary_error}; backup "
                 f"header at LBA {last_lba}: {backup_error}"
             ) from None
+        used = "backup"
+        warnings.append(f"primary GPT is damaged ({primary_error}); using the backup")
     else:
         try:
-            backup = _read_header(reader, ss, header.alternate_lba, last_lba)
-            _read_entries(reader, ss, backup)
+            _read_table(reader, ss, header.alternate_lba, last_lba)
         except _Bad as exc:
             warnings.append(f"backup GPT at LBA {header.alternate_lba} is damaged ({exc})")
-    partitions = _partitions(entries, header, source)
+    warnings.extend(_placement_warnings(partitions, header, last_lba))
     return GptDisk(
         source=source,
         sector_size=ss,
@@ -249,7 +244,7 @@ def _parse_with(
         disk_guid=header.disk_guid,
         first_usable_lba=header.first_usable,
         last_usable_lba=header.last_usable,
-        partitions=tuple(partitions),
+        partitions=partitions,
         header_source=used,
         warnings=tuple(warnings),
     )
@@ -295,7 +290,15 @@ def _read_entries(reader: _Reader, ss: int, header: _Header) -> bytes:
     return raw
 
 
-def _partitions(raw: bytes, header: _Header, source: str) -> list[Partition]:
+def _read_table(reader: _Reader, ss: int, lba: int,
+                last_lba: int) -> tuple[_Header, tuple[Partition, ...]]:
+    """One copy of the GPT: the header at ``lba`` and its entry array, checked as a whole
+    (CRCs and entries), so that a damaged copy gives way to the other one."""
+    header = _read_header(reader, ss, lba, last_lba)
+    return header, _partitions(_read_entries(reader, ss, header), header)
+
+
+def _partitions(raw: bytes, header: _Header) -> tuple[Partition, ...]:
     out = []
     for index in range(header.entry_count):
         offset = index * header.entry_size
@@ -303,10 +306,7 @@ def _partitions(raw: bytes, header: _Header, source: str) -> list[Partition]:
         if type_raw == bytes(16):
             continue
         if first > last:
-            raise DiskError(
-                f"{source}: corrupt GPT: partition {index + 1} ends (LBA {last}) before it "
-                f"starts (LBA {first})"
-            )
+            raise _Bad(f"partition {index + 1} ends (LBA {last}) before it starts (LBA {first})")
         name = name_raw.decode("utf-16-le", "replace").split("\0", 1)[0]
         out.append(Partition(
             number=index + 1,
@@ -317,7 +317,27 @@ def _partitions(raw: bytes, header: _Header, source: str) -> list[Partition]:
             attributes=attrs,
             name=name,
         ))
-    return out
+    return tuple(out)
+
+
+def _placement_warnings(partitions: tuple[Partition, ...], header: _Header,
+                        last_lba: int) -> list[str]:
+    """Partitions that reach past the disk, lie outside the usable LBAs or overlap: the
+    table is still readable (and its HD() nodes exact), but the disk does not hold them."""
+    warnings = []
+    for part in partitions:
+        where = f"partition {part.number} (LBA {part.first_lba}..{part.last_lba})"
+        if part.last_lba > last_lba:
+            warnings.append(f"{where} ends past the end of the disk (last LBA {last_lba})")
+        elif part.first_lba < header.first_usable or part.last_lba > header.last_usable:
+            warnings.append(f"{where} lies outside the usable LBAs {header.first_usable}.."
+                            f"{header.last_usable}")
+    ordered = sorted(partitions, key=lambda p: (p.first_lba, p.number))
+    for before, after in zip(ordered, ordered[1:]):
+        if after.first_lba <= before.last_lba:
+            warnings.append(f"partitions {before.number} and {after.number} overlap (LBA "
+                            f"{after.first_lba}..{min(before.last_lba, after.last_lba)})")
+    return warnings
 
 
 def find_partition(path: str | os.PathLike[str], number: int) -> Partition:
