@@ -60,3 +60,22 @@ def test_cli_refusal_is_one_line_and_leaves_the_file(tmp_path: Path) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1
     assert snap.unchanged(path)
     assert efikit("show", str(work_copy(UNSIGNED_ALIGNED, tmp_path))).stdout.endswith("no stamp\n")
+
+
+def test_name_warning_once_per_command_and_in_json(tmp_path: Path) -> None:
+    """The file-name warning: exactly once on stderr for set and show, in text and --json,
+    and in the JSON document itself (set's `warnings`, show's `name_mismatch`)."""
+    path = work_copy(SIGNED_FIXTURES[0], tmp_path, "boot-a.efi")
+    warning = "the stamp says slot B but the file name 'boot-a.efi' boots slot A"
+    for args in (("set", str(path), "--slot", "B", "--dry-run"),
+                 ("set", str(path), "--slot", "B", "--dry-run", "--json"),
+                 ("set", str(path), "--slot", "B"),
+                 ("show", str(path)),
+                 ("show", str(path), "--json")):
+        proc = efikit(*args)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.count(warning) == 1, (args, proc.stderr)
+        assert warning not in proc.stdout or "--json" in args
+        if "--json" in args:
+            document = json.loads(proc.stdout)
+            assert warning in (document.get("warnings") or [document.get("name_mismatch")])

@@ -62,13 +62,24 @@ def _describe(stamp_value: Any) -> str:
     return f"slot {stamp_value.slot}" + (f" ({meta})" if meta else "")
 
 
-def _report(result: Any, verb: str, dry_run: bool, as_json: bool) -> None:
+def _report(result: Any, verb: str, dry_run: bool, as_json: bool,
+            name_warning: str | None = None) -> None:
+    """Print the result; each warning once: on stderr, and in the JSON's ``warnings``."""
     for warning in result.warnings:
         if warning.startswith("the image is unsigned"):
             click.echo(f"efikit: warning: {warning}", err=True)
     if as_json:
-        echo_json(_result_dict(result, dry_run))
-        return
+        document = _result_dict(result, dry_run)
+        if name_warning and name_warning not in document["warnings"]:
+            document["warnings"].append(name_warning)
+        echo_json(document)
+    else:
+        _report_text(result, verb, dry_run)
+    if name_warning:
+        click.echo(f"efikit: warning: {name_warning}", err=True)
+
+
+def _report_text(result: Any, verb: str, dry_run: bool) -> None:
     if not result.changed:
         click.echo(f"{result.path}: no stamp; nothing to {verb}")
         return
@@ -99,15 +110,11 @@ def set_cmd(file: str, slot: str, meta: tuple[str, ...], output: str | None, dry
     from efikit.pe.stamp import set_stamp  # noqa: PLC0415
     from efikit.pe.stamp_format import make_stamp  # noqa: PLC0415
 
+    from efikit.pe.stamp import slot_mismatch  # noqa: PLC0415
+
     value = make_stamp(slot, _parse_meta(meta))
     result = set_stamp(file, value, output=output, dry_run=dry_run)
-    _report(result, "stamp", dry_run, as_json)
-    if not as_json:
-        from efikit.pe.stamp import slot_mismatch  # noqa: PLC0415
-
-        warning = slot_mismatch(output or file, value)
-        if warning:
-            click.echo(f"efikit: warning: {warning}", err=True)
+    _report(result, "stamp", dry_run, as_json, slot_mismatch(output or file, value))
 
 
 @stamp.command("show")
@@ -122,6 +129,8 @@ def show_cmd(file: str, as_json: bool) -> None:
     if as_json:
         document = {"file": file, "stamp": _stamp_dict(value), "name_mismatch": warning}
         echo_json(document)
+        if warning:
+            click.echo(f"efikit: warning: {warning}", err=True)
         return
     if value is None:
         click.echo(f"{file}: no stamp")
