@@ -113,11 +113,11 @@ def _value_text(name: str, data: bytes) -> str:
 
 def option_text(data: bytes) -> str:
     """``* Label<TAB>device path[<TAB>optional data]`` (``*`` when active)."""
-    from efikit.codec.loadoption import LoadOption  # noqa: PLC0415
+    from efikit.codec.loadoption import LoadOption, paths_text  # noqa: PLC0415
 
     option = LoadOption.from_bytes(data)
     line = f"{'*' if option.active else ' '} {option.description}\t"
-    line += ",".join(p.to_text() for p in option.file_paths)
+    line += paths_text([p.to_text() for p in option.file_paths])
     if option.hidden:
         line += "\t[hidden]"
     if option.optional_data:

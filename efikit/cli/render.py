@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from efikit.codec.devpath import DevicePath, Node
-from efikit.codec.loadoption import LoadOption, ucs2_text_or_none
+from efikit.codec.loadoption import LoadOption, paths_text, ucs2_text_or_none
 
 
 def plain(value: Any) -> Any:
@@ -83,9 +83,10 @@ def load_option_line(option: LoadOption, display_only: bool = False) -> str:
 
 
 def entry_line(description: str, path_texts: Sequence[str], optional_data: bytes) -> str:
-    """The efibootmgr -v layout from parts: several paths (rare) are joined with ','; optional
-    data shows as quoted text when it is UCS-2, else as hex."""
-    line = f"{description}\t{','.join(path_texts)}"
+    """The efibootmgr -v layout from parts: of several paths the first, marked (JSON and
+    `boot show` list them all); optional data shows as quoted text when it is UCS-2, else
+    as hex."""
+    line = f"{description}\t{paths_text(path_texts)}"
     if optional_data:
         text = ucs2_text_or_none(optional_data)
         line += f"\t{text!r}" if text is not None else f"\t0x{optional_data.hex()}"

@@ -7,6 +7,7 @@ UINT8 OptionalData[] (the rest).
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from efikit.codec.devpath import DevicePath
@@ -115,6 +116,22 @@ def attribute_flags(value: int) -> LoadOptionAttributes:
         if len(_FLAGS) < 64:
             _FLAGS[value] = flags
     return flags
+
+
+def more_paths_marker(extra_paths: int) -> str:
+    """What text output shows after the first device path of an option with several: edk2
+    and efibootmgr print only the first, and joining them with ',' would read back as one
+    multi-instance path (different bytes). Not device-path text, so it cannot be mistaken."""
+    if extra_paths <= 0:
+        return ""
+    return f" [+{extra_paths} more device path{'s' if extra_paths > 1 else ''}]"
+
+
+def paths_text(path_texts: Sequence[str]) -> str:
+    """The device-path column of an option: its first path, marked if more follow."""
+    if not path_texts:
+        return ""
+    return path_texts[0] + more_paths_marker(len(path_texts) - 1)
 
 
 def ucs2_text_or_none(data: bytes) -> str | None:
