@@ -44,6 +44,10 @@ class StoreError(Error):
     """A variable store that cannot be read or written."""
 
 
+class OutputError(Error):
+    """A file efikit was asked to write (an -o output, an export) that cannot be written."""
+
+
 class DiskError(Error):
     """A disk image or block device whose partition table cannot be used."""
 

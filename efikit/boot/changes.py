@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 from efikit.boot.numbers import decode_order, decode_u16, format_number, parse_option_name
 from efikit.errors import Error, UsageError
@@ -153,11 +152,8 @@ def write_backup(path: str | os.PathLike[str], plan: Plan) -> int:
     ``efikit vars import`` and ``virt-fw-vars --set-json`` read). Refuses to overwrite an
     existing file, so a second command cannot destroy the first one's backup. Returns the
     number of variables saved. Variables the plan only creates are not in the backup."""
-    from efikit.vars.json_store import write_json  # noqa: PLC0415
+    from efikit.vars.json_store import write_backup as save  # noqa: PLC0415
 
-    target = Path(path)
-    if target.exists():
-        raise UsageError(f"backup file {target} already exists; choose another name")
     variables = plan.overwritten()
-    write_json(target, variables)  # raises StoreError naming the file
+    save(path, variables)  # UsageError if it exists, StoreError naming the file
     return len(variables)

@@ -1,4 +1,4 @@
-"""Helpers shared by the CLI command modules (input parsing, JSON output)."""
+"""Helpers shared by the CLI command modules (input parsing, file output, JSON output)."""
 from __future__ import annotations
 
 import json
@@ -9,19 +9,28 @@ from typing import Any
 
 import click
 
-from efikit.errors import UsageError
+from efikit import fileio
+from efikit.errors import OutputError, UsageError
 
 
-def read_hex_or_file(value: str) -> bytes:
-    """`@FILE` reads raw bytes from FILE ('-' for stdin); anything else is hex (spaces allowed)."""
-    if value.startswith("@"):
-        name = value[1:]
+def read_input_file(name: str, limit: int = fileio.MAX_VARIABLE_SIZE,
+                    limit_text: str = fileio.MAX_VARIABLE_SIZE_TEXT) -> bytes:
+    """The bytes of a regular file given on the command line ('-' for stdin), at most
+    ``limit`` of them (by default the largest variable: what a payload can be)."""
+    try:
         if name == "-":
-            return sys.stdin.buffer.read()
-        try:
-            return Path(name).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+            return fileio.read_stream_bounded(sys.stdin.buffer, limit, limit_text, "stdin")
+        return fileio.read_regular(name, limit, limit_text)
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+def read_hex_or_file(value: str, limit: int = fileio.MAX_VARIABLE_SIZE,
+                     limit_text: str = fileio.MAX_VARIABLE_SIZE_TEXT) -> bytes:
+    """`@FILE` reads raw bytes from FILE ('-' for stdin; a regular file of at most ``limit``
+    bytes); anything else is hex (spaces allowed)."""
+    if value.startswith("@"):
+        return read_input_file(value[1:], limit, limit_text)
     cleaned = "".join(value.split())
     if cleaned.lower().startswith("0x"):
         cleaned = cleaned[2:]
@@ -47,11 +56,19 @@ def echo_json(value: Any) -> None:
     click.echo(json_text(value))
 
 
+def write_file(output: str, data: bytes) -> None:
+    """Replace OUTPUT with ``data`` atomically (an existing file keeps its owner, group and
+    mode, a symlink its target; a new file follows the umask); OutputError if it fails."""
+    try:
+        fileio.atomic_write(Path(output), data)
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}; "
+                          "the file was left unchanged") from None
+
+
 def write_output(data: bytes, output: str | None) -> None:
     """Raw bytes to OUTPUT (atomically), or hex on stdout when no output is given."""
     if output is None:
         click.echo(data.hex())
         return
-    from efikit.fileio import atomic_write  # noqa: PLC0415
-
-    atomic_write(Path(output), data)
+    write_file(output, data)

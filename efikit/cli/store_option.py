@@ -31,4 +31,9 @@ def open_cli_store() -> VariableStore:
     store = open_store(vars_source())
     if isinstance(root.obj, dict):
         root.obj["_store"] = store
+    root.call_on_close(store.close)  # file stores hold their lock for the whole command
+    problems = getattr(store, "problems", None)
+    if callable(problems):  # efivarfs: entries it will not read (symlinks, FIFOs...)
+        for line in problems():
+            click.echo(f"efikit: warning: {line}", err=True)
     return store

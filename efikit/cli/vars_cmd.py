@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-from efikit.cli.common import echo_json, read_hex_or_file
+from efikit.cli.common import echo_json, read_hex_or_file, read_input_file
 from efikit.cli.store_option import open_cli_store
 from efikit.errors import StoreError, UsageError
-from efikit.vars.json_store import dumps, loads, variable_to_json, write_json
+from efikit.vars.atomic import MAX_JSON_SIZE, MAX_JSON_TEXT
+from efikit.vars.json_store import dumps, loads, variable_to_json, write_backup, write_json
 from efikit.vars.store import (
     DEFAULT_ATTRIBUTES,
     EFI_GLOBAL_VARIABLE,
@@ -31,9 +31,7 @@ def _key(text: str) -> VariableName:
 def _backup(path: str | None, variables: list[Variable]) -> None:
     """Save what a change overwrites, as JSON that `efikit vars import` restores."""
     if path is not None:
-        if Path(path).exists():
-            raise UsageError(f"backup file {path} already exists; choose another name")
-        write_json(path, variables)
+        write_backup(path, variables)
         click.echo(f"saved {len(variables)} variable(s) to {path}", err=True)
 
 
@@ -224,7 +222,7 @@ def export_cmd(output: str) -> None:
 @_mutating
 def import_cmd(source: str, dry_run: bool, backup: str | None) -> None:
     """Set every variable of a JSON export (as written by vars export or virt-fw-vars)."""
-    text = read_hex_or_file(f"@{source}")
+    text = read_input_file(source, MAX_JSON_SIZE, MAX_JSON_TEXT)
     try:
         incoming = loads(text, source)
     except StoreError as exc:

@@ -29,7 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from efikit.errors import StoreError
-from efikit.vars.atomic import FileBacked
+from efikit.vars.atomic import (
+    MAX_FLASH_SIZE,
+    MAX_FLASH_TEXT,
+    FileBacked,
+    lock_store,
+    read_store_file,
+)
 from efikit.vars.store import (
     DEFAULT_ATTRIBUTES,
     Variable,
@@ -119,13 +125,20 @@ class Edk2Store(FileBacked, VariableStore):
         self._parse_variables()
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Edk2Store:
+    def open(cls, path: str | os.PathLike[str], *, lock: bool = True) -> Edk2Store:
+        """Read a varstore file; with ``lock`` (the default) hold its directory's lock until
+        ``close()``, so changes made through this store cannot lose another process's."""
         p = Path(path)
+        held = lock_store(p) if lock else None
         try:
-            image = p.read_bytes()
-        except OSError as exc:
-            raise StoreError(f"cannot read varstore {p}: {exc.strerror}") from None
-        return cls(image, str(p), p)
+            image, identity = read_store_file(p, MAX_FLASH_SIZE, MAX_FLASH_TEXT, "varstore")
+            store = cls(image, str(p), p)
+        except BaseException:
+            if held is not None:
+                held.release()
+            raise
+        store._lock, store._identity = held, identity
+        return store
 
     @classmethod
     def from_bytes(cls, image: bytes, source: str = "<edk2 image>") -> Edk2Store:

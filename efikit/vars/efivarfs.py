@@ -11,7 +11,19 @@ payload. The write sequence follows what the kernel needs:
 
 On the real efivarfs a failed SetVariable leaves the variable as it was. A plain directory
 (tests, fake efivarfs for efibootmgr's EFIVARFS_PATH) is given the same guarantee by replacing an
-existing file through a temp file, fsync and rename.
+existing file through a temp file, fsync and rename (keeping the file's owner, group and mode).
+
+Concurrent writers: the store holds an advisory lock on the directory until ``close()``, so
+efikit processes take turns. Against other writers (efibootmgr, the firmware itself) a change
+is checked against what this store read: a variable that changed, appeared or vanished since
+it was read is not written (StoreError), and a new variable is created with O_EXCL, so two
+writers cannot both create the same Boot####. (The check and the write are two system calls:
+a writer that takes no lock can still slip in between them.)
+
+Entries are never followed or read through when they are not regular files: a symbolic link,
+FIFO or device named like a variable (impossible on the kernel's efivarfs) is a foreign entry,
+reported by ``problems()`` and refused by ``get``/``set``/``delete``. Reads are bounded by
+``fileio.MAX_VARIABLE_SIZE``.
 """
 from __future__ import annotations
 
@@ -19,12 +31,15 @@ import builtins
 import errno
 import fcntl
 import os
+import stat
 import struct
 import uuid
 from pathlib import Path
 
+from efikit import fileio
 from efikit.errors import Error, StoreError
 from efikit.fileio import replacing
+from efikit.vars.atomic import lock_directory
 from efikit.vars.store import (
     DEFAULT_ATTRIBUTES,
     Variable,
@@ -90,8 +105,9 @@ class _ImmutableGuard:
         self.cleared = False
 
     def _flags_fd(self) -> int | None:
+        """An fd of the variable file itself: never through a symlink, never a special file."""
         try:
-            return os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            return fileio.open_regular(self.path, follow_symlinks=False)
         except OSError:
             return None
 
@@ -134,56 +150,124 @@ class _ImmutableGuard:
             os.close(fd)
 
 
+_UNREAD = object()  # _seen: nothing known about the variable
+
+
 class EfivarfsStore(VariableStore):
-    """A directory of ``Name-<guid>`` files; every change takes effect at once."""
+    """A directory of ``Name-<guid>`` files; every change takes effect at once.
+
+    With ``lock`` (the default) the directory's advisory lock is held until ``close()``.
+    """
 
     kind = "efivarfs"
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, lock: bool = True) -> None:
         path = Path(directory)
         super().__init__(str(path))
         if not path.is_dir():
             raise StoreError(f"{path} is not a directory (efivarfs layout expected)")
         self.path = path
         self.kernel = _is_efivarfs(path)
+        self._lock = lock_directory(path, path) if lock else None
+        # what this store last read of each variable (attribute word + payload, None: absent)
+        self._seen: dict[VariableName, bytes | None] = {}
+        self._listed: set[VariableName] | None = None
+
+    def close(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
 
     # --- names ----------------------------------------------------------------------------
-    def _scan(self) -> dict[VariableName, str]:
+    def _scan(self) -> tuple[dict[VariableName, str], dict[VariableName, tuple[str, str]]]:
+        """Variable files by key, and foreign entries (key -> (entry, why it is not read))."""
         try:
-            entries = sorted(os.listdir(self.path))
+            with os.scandir(self.path) as it:
+                entries = sorted((e.name, e) for e in it)
         except OSError as exc:
             raise StoreError(f"cannot list {self.path}: {_refusal(exc)}") from None
         found: dict[VariableName, str] = {}
-        for entry in entries:
-            key = _parse_file_name(entry)
-            if key is not None and key not in found:
-                found[key] = entry
-        return found
+        foreign: dict[VariableName, tuple[str, str]] = {}
+        for name, entry in entries:
+            key = _parse_file_name(name)
+            if key is None:
+                continue
+            try:
+                regular = entry.is_file(follow_symlinks=False)
+                mode = 0 if regular else entry.stat(follow_symlinks=False).st_mode
+            except OSError:
+                continue  # vanished while listing
+            if not regular:
+                foreign.setdefault(key, (name, f"{fileio.kind_of(mode)}, not a variable file"))
+            elif key in found:
+                foreign.setdefault(key, (name, f"the same variable as {found[key]} (GUIDs "
+                                               "differ only in case); only that one is used"))
+            else:
+                found[key] = name
+        return found, foreign
+
+    def problems(self) -> builtins.list[str]:
+        """Entries named like variables that efikit does not read (symlinks, FIFOs, devices,
+        case-duplicates), one sentence each."""
+        _, foreign = self._scan()
+        return [f"{entry} in {self.path}: {why}; ignored" for entry, why in foreign.values()]
+
+    def _foreign_error(self, label: str, why: str) -> StoreError:
+        return StoreError(f"variable {label} in {self.path} is {why}: efikit does not read or "
+                          "write through it")
 
     def _file_for(self, name: str, vendor: uuid.UUID) -> Path | None:
-        """The existing file of a variable (GUID case as on disk), or None."""
-        exact = self.path / f"{name}-{vendor}"
-        if exact.is_file():
-            return exact
-        for key, entry in self._scan().items():
-            if key == VariableName(name, vendor):
-                return self.path / entry
+        """The existing file of a variable (GUID case as on disk), or None; StoreError for a
+        foreign entry in its place."""
+        label = f"{name}-{vendor}"
+        exact = self.path / label
+        try:
+            mode = os.lstat(exact).st_mode
+        except FileNotFoundError:
+            mode = None
+        except OSError as exc:
+            raise StoreError(f"cannot read variable {label}: {_refusal(exc)}") from None
+        if mode is not None:
+            if stat.S_ISREG(mode):
+                return exact
+            raise self._foreign_error(label, f"{fileio.kind_of(mode)}, not a variable file")
+        key = VariableName(name, vendor)
+        found, foreign = self._scan()
+        if key in found:
+            return self.path / found[key]
+        if key in foreign:
+            raise self._foreign_error(foreign[key][0], foreign[key][1])
         return None
 
     # --- reading --------------------------------------------------------------------------
     def list(self) -> builtins.list[VariableName]:
-        return builtins.list(self._scan())
+        found, _ = self._scan()
+        self._listed = set(found)
+        return builtins.list(found)
 
-    def get(self, name: str, vendor: uuid.UUID) -> Variable | None:
+    def _read_raw(self, name: str, vendor: uuid.UUID) -> bytes | None:
         path = self._file_for(name, vendor)
         if path is None:
             return None
         try:
-            raw = _read_all(path)
+            fd = fileio.open_regular(path, follow_symlinks=False)
+            try:
+                return fileio.read_fd_bounded(fd, fileio.MAX_VARIABLE_SIZE + 4,
+                                              fileio.MAX_VARIABLE_SIZE_TEXT, str(path))
+            finally:
+                os.close(fd)
         except FileNotFoundError:
             return None
+        except fileio.FileRefused as exc:
+            raise StoreError(f"cannot read variable {name}-{vendor}: {exc.strerror}") from None
         except OSError as exc:
             raise StoreError(f"cannot read variable {name}-{vendor}: {_refusal(exc)}") from None
+
+    def get(self, name: str, vendor: uuid.UUID) -> Variable | None:
+        raw = self._read_raw(name, vendor)
+        self._seen[VariableName(name, vendor)] = raw
+        if raw is None:
+            return None
         if len(raw) < 4:
             raise StoreError(
                 f"variable {name}-{vendor} in {self.path}: file has {len(raw)} bytes, "
@@ -191,6 +275,24 @@ class EfivarfsStore(VariableStore):
             )
         attributes = VariableAttributes(struct.unpack_from("<I", raw)[0])
         return Variable(name, vendor, attributes, raw[4:])
+
+    def _check_unchanged(self, name: str, vendor: uuid.UUID) -> bytes | None | object:
+        """What this store expects the variable to be (``_UNREAD`` if it never looked); a
+        StoreError when the variable changed since this store read or listed it."""
+        key = VariableName(name, vendor)
+        expected: bytes | None | object = self._seen.get(key, _UNREAD)
+        if expected is _UNREAD and self._listed is not None and key not in self._listed:
+            expected = None
+        if expected is _UNREAD:
+            return expected
+        if self._read_raw(name, vendor) != expected:
+            raise self._changed(f"{name}-{vendor}", expected is None)
+        return expected
+
+    def _changed(self, label: str, was_absent: bool) -> StoreError:
+        what = "was created" if was_absent else "changed"
+        return StoreError(f"variable {label} {what} since efikit read it (another program is "
+                          "changing variables); it was not written: run the command again")
 
     # --- writing --------------------------------------------------------------------------
     def set(
@@ -211,21 +313,34 @@ class EfivarfsStore(VariableStore):
         attrs = check_attributes(attributes)
         payload = struct.pack("<I", attrs) + bytes(data)
         label = f"{name}-{vendor}"
+        key = VariableName(name, vendor)
+        expected = self._check_unchanged(name, vendor)
         existing = self._file_for(name, vendor)
+        appending = bool(attrs & VariableAttributes.APPEND_WRITE)
         if existing is None:
-            self._create(self.path / label, label, payload)
+            self._create(self.path / label, label, payload, absent_expected=expected is None)
         elif self.kernel:
             self._write_kernel(existing, label, payload)
         else:
-            if attrs & VariableAttributes.APPEND_WRITE:
-                old = self.get(name, vendor)
+            if appending:
+                old = self._read_raw(name, vendor)
                 if old is not None:
-                    payload = struct.pack("<I", int(old.attributes)) + old.data + bytes(data)
+                    payload = old + bytes(data)
             self._replace_plain(existing, label, payload)
+        if self.kernel or appending:
+            self._seen.pop(key, None)  # the firmware decides what it keeps: read it again
+        else:
+            self._seen[key] = payload
 
-    def _create(self, path: Path, label: str, payload: bytes) -> None:
+    def _create(self, path: Path, label: str, payload: bytes, absent_expected: bool) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            fd = os.open(path, flags, 0o644)
+        except FileExistsError:
+            if absent_expected:
+                raise self._changed(label, True) from None
+            raise StoreError(f"cannot create variable {label}: another program created it "
+                             "at the same moment; run the command again") from None
         except OSError as exc:
             raise StoreError(f"cannot create variable {label}: {_refusal(exc)}") from None
         try:
@@ -246,11 +361,13 @@ class EfivarfsStore(VariableStore):
         guard = _ImmutableGuard(path)
         guard.clear()
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            fd = fileio.open_regular(path, os.O_WRONLY, follow_symlinks=False)
             try:
                 _write_once(fd, payload)
             finally:
                 os.close(fd)
+        except fileio.FileRefused as exc:
+            raise StoreError(f"cannot write variable {label}: {exc.strerror}") from None
         except OSError as exc:
             raise StoreError(f"cannot write variable {label}: {_refusal(exc)}") from None
         finally:
@@ -260,16 +377,17 @@ class EfivarfsStore(VariableStore):
         guard = _ImmutableGuard(path)
         guard.clear()
         try:
-            with replacing(path) as (fd, _):
+            with replacing(path, follow_symlinks=False) as (fd, _):
                 _write_once(fd, payload)
-                os.fchmod(fd, 0o644)
-                os.fsync(fd)
+        except fileio.FileRefused as exc:
+            raise StoreError(f"cannot write variable {label}: {exc.strerror}") from None
         except OSError as exc:
             raise StoreError(f"cannot write variable {label}: {_refusal(exc)}") from None
         finally:
             guard.restore()
 
     def delete(self, name: str, vendor: uuid.UUID) -> None:
+        self._check_unchanged(name, vendor)
         path = self._file_for(name, vendor)
         if path is None:
             raise VariableNotFound(name, vendor, self.source)
@@ -283,29 +401,16 @@ class EfivarfsStore(VariableStore):
             raise StoreError(f"cannot delete variable {name}-{vendor}: {_refusal(exc)}") from None
         finally:
             guard.restore()
+        self._seen[VariableName(name, vendor)] = None
 
 
 def _parse_file_name(entry: str) -> VariableName | None:
-    if entry.startswith("."):
-        return None
+    """The variable an entry names; None for anything else (a temp file ``.Name-guid.x.tmp``
+    does not end in a GUID). A name may start with '.': firmware allows it."""
     try:
         return VariableName.parse(entry)
     except Error:
         return None
-
-
-def _read_all(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        chunks = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def _write_once(fd: int, payload: bytes) -> None:

@@ -19,8 +19,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from efikit.errors import StoreError
-from efikit.vars.atomic import FileBacked, atomic_write
+from efikit.errors import StoreError, UsageError
+from efikit.vars.atomic import (
+    MAX_JSON_SIZE,
+    MAX_JSON_TEXT,
+    FileBacked,
+    atomic_write,
+    create_new,
+    lock_store,
+    read_store_file,
+)
 from efikit.vars.memory import MemoryStore
 from efikit.vars.store import (
     DEFAULT_ATTRIBUTES,
@@ -131,13 +139,20 @@ class JsonStore(FileBacked, MemoryStore):
         self.path = path
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> JsonStore:
+    def open(cls, path: str | os.PathLike[str], *, lock: bool = True) -> JsonStore:
+        """Read a JSON store file; with ``lock`` (the default) hold its directory's lock until
+        ``close()``, so changes made through this store cannot lose another process's."""
         p = Path(path)
+        held = lock_store(p) if lock else None
         try:
-            text = p.read_bytes()
-        except OSError as exc:
-            raise StoreError(f"cannot read {p}: {exc.strerror}") from None
-        return cls(loads(text, str(p)), str(p), p)
+            text, identity = read_store_file(p, MAX_JSON_SIZE, MAX_JSON_TEXT, "JSON store")
+            store = cls(loads(text, str(p)), str(p), p)
+        except BaseException:
+            if held is not None:
+                held.release()
+            raise
+        store._lock, store._identity = held, identity
+        return store
 
     def to_json(self) -> str:
         return dumps(self.variables())
@@ -146,9 +161,29 @@ class JsonStore(FileBacked, MemoryStore):
         return self.to_json().encode()
 
 
-def write_json(path: str | os.PathLike[str], variables: builtins.list[Variable]) -> None:
-    """Export ``variables`` to a JSON file atomically."""
-    atomic_write(Path(path), dumps(variables).encode())
+def write_json(path: str | os.PathLike[str], variables: builtins.list[Variable], *,
+               exclusive: bool = False) -> None:
+    """Export ``variables`` to a JSON file atomically (StoreError naming the file if it fails).
+    An existing file keeps its owner, group and mode; a new one follows the umask.
+    ``exclusive`` (backups): the file must not exist yet (FileExistsError)."""
+    content = dumps(variables).encode()
+    if exclusive:
+        create_new(Path(path), content)
+    else:
+        atomic_write(Path(path), content)
 
 
-__all__ = ["DEFAULT_ATTRIBUTES", "JsonStore", "dumps", "loads", "variable_to_json", "write_json"]
+def write_backup(path: str | os.PathLike[str], variables: builtins.list[Variable]) -> None:
+    """Save ``variables`` (what a change overwrites) as JSON that ``efikit vars import`` and
+    ``virt-fw-vars --set-json`` restore. The file must be new (created with O_EXCL, so a second
+    command cannot destroy the first one's backup, and a symlink there is not followed) and
+    follows the umask: under ``umask 077`` Secure Boot keys stay private."""
+    try:
+        write_json(path, variables, exclusive=True)
+    except FileExistsError:
+        raise UsageError(f"backup file {os.fspath(path)} already exists; choose another name"
+                         ) from None
+
+
+__all__ = ["DEFAULT_ATTRIBUTES", "JsonStore", "dumps", "loads", "variable_to_json", "write_backup",
+           "write_json"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from efikit import fileio
 from efikit.errors import StoreError
 from efikit.vars.store import VariableStore
 
@@ -24,10 +25,10 @@ def detect_kind(path: Path) -> str:
     if path.suffix.lower() == ".json":
         return "json"
     try:
-        with path.open("rb") as f:
+        with fileio.open_regular_file(path) as f:
             head = f.read(_FV_SIGNATURE_OFFSET + 4)
     except OSError as exc:
-        raise StoreError(f"cannot read variable store {path}: {exc.strerror}") from None
+        raise StoreError(f"cannot read variable store {path}: {exc.strerror or exc}") from None
     if head[_FV_SIGNATURE_OFFSET:] == _FV_SIGNATURE:
         return "edk2"
     if path.suffix.lower() == ".fd":
