@@ -115,7 +115,7 @@ def test_store_lock_is_held_until_close(tmp_path: Path, make: Any, cls: Any) -> 
     from efikit import fileio
 
     path = make(tmp_path)
-    store = cls.open(path)
+    store = cls.open(path, lock=True)
     fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)  # a second open file description
     try:
         with pytest.raises(BlockingIOError):

@@ -28,7 +28,7 @@ def open_cli_store() -> VariableStore:
     root = ctx.find_root()
     if isinstance(root.obj, dict) and isinstance(root.obj.get("_store"), VariableStore):
         return root.obj["_store"]  # type: ignore[no-any-return]
-    store = open_store(vars_source())
+    store = open_store(vars_source(), lock=True)
     if isinstance(root.obj, dict):
         root.obj["_store"] = store
     root.call_on_close(store.close)  # file stores hold their lock for the whole command

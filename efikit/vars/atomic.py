@@ -1,11 +1,13 @@
 """What the file-backed stores (edk2, JSON) share: the bounded read, the store lock and the
 atomic write, each failing with a StoreError that names the file.
 
-A store opened from a file holds an exclusive advisory lock on the file's directory (see
-``fileio.DirectoryLock``) from before it reads the file until ``close()``: two efikit
-processes changing the same store run one after the other, and the second plans against
-what the first wrote. A writer that takes no lock (another tool) is caught at save time:
-if the file is no longer the one that was read, nothing is written.
+A store opened with ``lock=True`` (what the CLI does) holds an exclusive advisory lock on the
+file's directory (see ``fileio.DirectoryLock``) from before it reads the file until
+``close()``: two efikit processes changing the same store run one after the other, and the
+second plans against what the first wrote. Without it (the library default, so that a
+program may keep a store open for reading while others write) the lock is taken only around
+each save, and a save refuses to overwrite a file that is no longer the one that was read
+(another efikit process or another tool replaced it): nothing is lost, the change fails.
 """
 from __future__ import annotations
 
@@ -125,14 +127,19 @@ class FileBacked:
         if target is None:
             raise StoreError(f"{self.source} was not opened from a file: give save() a path")
         to_self = path is None or (self.path is not None and _same(target, self.path))
-        if to_self and self._identity is not None and file_identity(target) != self._identity:
-            raise StoreError(
-                f"{target} changed since efikit read it (another program wrote it); "
-                "nothing was written: run the command again"
-            )
-        atomic_write(target, self._file_bytes())
-        if to_self and self._identity is not None:
-            self._identity = file_identity(target)
+        held = lock_store(target) if to_self and self._lock is None else None
+        try:
+            if to_self and self._identity is not None and file_identity(target) != self._identity:
+                raise StoreError(
+                    f"{target} changed since efikit read it (another program wrote it); "
+                    "nothing was written: run the command again"
+                )
+            atomic_write(target, self._file_bytes())
+            if to_self and self._identity is not None:
+                self._identity = file_identity(target)
+        finally:
+            if held is not None:
+                held.release()
 
     def close(self) -> None:
         """Release the store's lock (the store stays readable in memory)."""

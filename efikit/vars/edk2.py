@@ -125,9 +125,10 @@ class Edk2Store(FileBacked, VariableStore):
         self._parse_variables()
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, lock: bool = True) -> Edk2Store:
-        """Read a varstore file; with ``lock`` (the default) hold its directory's lock until
-        ``close()``, so changes made through this store cannot lose another process's."""
+    def open(cls, path: str | os.PathLike[str], *, lock: bool = False) -> Edk2Store:
+        """Read a varstore file; with ``lock`` hold its directory's lock until ``close()`` (the
+        whole read-plan-write cycle). Either way a save never overwrites another writer's
+        change: it fails instead."""
         p = Path(path)
         held = lock_store(p) if lock else None
         try:

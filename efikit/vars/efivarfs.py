@@ -34,6 +34,8 @@ import os
 import stat
 import struct
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from efikit import fileio
@@ -156,12 +158,13 @@ _UNREAD = object()  # _seen: nothing known about the variable
 class EfivarfsStore(VariableStore):
     """A directory of ``Name-<guid>`` files; every change takes effect at once.
 
-    With ``lock`` (the default) the directory's advisory lock is held until ``close()``.
+    With ``lock`` the directory's advisory lock is held until ``close()``; without it, only
+    around each change.
     """
 
     kind = "efivarfs"
 
-    def __init__(self, directory: str | os.PathLike[str], *, lock: bool = True) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, lock: bool = False) -> None:
         path = Path(directory)
         super().__init__(str(path))
         if not path.is_dir():
@@ -177,6 +180,16 @@ class EfivarfsStore(VariableStore):
         lock, self._lock = self._lock, None
         if lock is not None:
             lock.release()
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """The directory lock around one check-and-write (already held with ``lock=True``)."""
+        held = lock_directory(self.path, self.path) if self._lock is None else None
+        try:
+            yield
+        finally:
+            if held is not None:
+                held.release()
 
     # --- names ----------------------------------------------------------------------------
     def _scan(self) -> tuple[dict[VariableName, str], dict[VariableName, tuple[str, str]]]:
@@ -314,19 +327,20 @@ class EfivarfsStore(VariableStore):
         payload = struct.pack("<I", attrs) + bytes(data)
         label = f"{name}-{vendor}"
         key = VariableName(name, vendor)
-        expected = self._check_unchanged(name, vendor)
-        existing = self._file_for(name, vendor)
         appending = bool(attrs & VariableAttributes.APPEND_WRITE)
-        if existing is None:
-            self._create(self.path / label, label, payload, absent_expected=expected is None)
-        elif self.kernel:
-            self._write_kernel(existing, label, payload)
-        else:
-            if appending:
-                old = self._read_raw(name, vendor)
-                if old is not None:
-                    payload = old + bytes(data)
-            self._replace_plain(existing, label, payload)
+        with self._changing():
+            expected = self._check_unchanged(name, vendor)
+            existing = self._file_for(name, vendor)
+            if existing is None:
+                self._create(self.path / label, label, payload, absent_expected=expected is None)
+            elif self.kernel:
+                self._write_kernel(existing, label, payload)
+            else:
+                if appending:
+                    old = self._read_raw(name, vendor)
+                    if old is not None:
+                        payload = old + bytes(data)
+                self._replace_plain(existing, label, payload)
         if self.kernel or appending:
             self._seen.pop(key, None)  # the firmware decides what it keeps: read it again
         else:
@@ -387,6 +401,11 @@ class EfivarfsStore(VariableStore):
             guard.restore()
 
     def delete(self, name: str, vendor: uuid.UUID) -> None:
+        with self._changing():
+            self._delete(name, vendor)
+        self._seen[VariableName(name, vendor)] = None
+
+    def _delete(self, name: str, vendor: uuid.UUID) -> None:
         self._check_unchanged(name, vendor)
         path = self._file_for(name, vendor)
         if path is None:
@@ -401,7 +420,6 @@ class EfivarfsStore(VariableStore):
             raise StoreError(f"cannot delete variable {name}-{vendor}: {_refusal(exc)}") from None
         finally:
             guard.restore()
-        self._seen[VariableName(name, vendor)] = None
 
 
 def _parse_file_name(entry: str) -> VariableName | None:

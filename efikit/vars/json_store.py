@@ -139,9 +139,10 @@ class JsonStore(FileBacked, MemoryStore):
         self.path = path
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, lock: bool = True) -> JsonStore:
-        """Read a JSON store file; with ``lock`` (the default) hold its directory's lock until
-        ``close()``, so changes made through this store cannot lose another process's."""
+    def open(cls, path: str | os.PathLike[str], *, lock: bool = False) -> JsonStore:
+        """Read a JSON store file; with ``lock`` hold its directory's lock until ``close()`` (the
+        whole read-plan-write cycle). Either way a save never overwrites another writer's
+        change: it fails instead."""
         p = Path(path)
         held = lock_store(p) if lock else None
         try:

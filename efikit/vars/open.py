@@ -41,8 +41,9 @@ def detect_kind(path: Path) -> str:
     )
 
 
-def open_store(source: str | None = None) -> VariableStore:
-    """Open ``source`` (or the default) as the matching backend."""
+def open_store(source: str | None = None, *, lock: bool = False) -> VariableStore:
+    """Open ``source`` (or the default) as the matching backend; with ``lock`` the store holds
+    an advisory lock on its directory until ``close()`` (see efikit.vars.atomic)."""
     explicit = source is not None
     text = source if source is not None else default_source()
     path = Path(text)
@@ -57,11 +58,11 @@ def open_store(source: str | None = None) -> VariableStore:
     if kind == "efivarfs":
         from efikit.vars.efivarfs import EfivarfsStore
 
-        return EfivarfsStore(path)
+        return EfivarfsStore(path, lock=lock)
     if kind == "edk2":
         from efikit.vars.edk2 import Edk2Store
 
-        return Edk2Store.open(path)
+        return Edk2Store.open(path, lock=lock)
     from efikit.vars.json_store import JsonStore
 
-    return JsonStore.open(path)
+    return JsonStore.open(path, lock=lock)
