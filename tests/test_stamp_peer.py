@@ -16,8 +16,8 @@ from efikit.pe.authenticode import authenticode_hash
 from efikit.pe.certtable import read_cert_table
 from efikit.pe.layout import read_layout_path
 from efikit.pe.stamp import clear_stamp, read_stamp, set_stamp
-from efikit.pe.stamp_format import make_stamp
-from test_pe_support import osslsigncode_digests, pesign_hash
+from efikit.pe.stamp_format import MAX_PAYLOAD, Stamp, make_stamp
+from test_pe_support import FIXTURES_PE, osslsigncode_digests, pesign_hash
 from test_stamp_support import (GRUB, SHIM, UNSIGNED_ALIGNED, UNSIGNED_UNALIGNED, sbsign,
                                 sbverify, snakeoil_signer, throwaway_signer, work_copy)
 
@@ -27,12 +27,13 @@ STAMP = make_stamp("B", {"version": "9.9", "build": "peer-test"})
 
 
 def _assert_signed_stamp_keeps_everything(path: Path, cert: Path | None,
-                                          osslsigncode: bool = True) -> None:
+                                          osslsigncode: bool = True,
+                                          stamp: Stamp = STAMP) -> None:
     original = path.read_bytes()
     pesign_before = pesign_hash(path)
     assert pesign_before == authenticode_hash(path).hex()
-    set_stamp(path, STAMP)
-    assert read_stamp(path) == STAMP
+    set_stamp(path, stamp)
+    assert read_stamp(path) == stamp
     assert pesign_hash(path) == pesign_before
     assert authenticode_hash(path).hex() == pesign_before
     if cert is not None:
@@ -131,3 +132,32 @@ def _signer_issuer_certificate(pkcs7: bytes, tmp_path: Path) -> Path:
                             str(pem)], check=True, capture_output=True)
             return pem
     raise AssertionError("the PKCS#7 does not carry its signer's issuer")
+
+
+# Value lengths of a single "v" key: the shortest, ones that could not be stamped before
+# (the serial-number length now keeps the PKCS#7 aligned), and the longest within 1 KiB.
+VALUE_LENGTHS = [0, 1, 2, 10, 31, 198, 199, 245, MAX_PAYLOAD - 22]
+
+
+@pytest.mark.parametrize("value_length", VALUE_LENGTHS)
+@pytest.mark.parametrize("loader", ["boot-a", "shim", "grub"])
+def test_any_stamp_size_keeps_signature_and_hash(tmp_path: Path, loader: str,
+                                                 value_length: int) -> None:
+    require_tool("sbverify", "pesign", "osslsigncode", "openssl")
+    stamp = make_stamp("A", {"v": "b" * value_length})
+    if loader == "boot-a":
+        path = work_copy("boot-a.efi", tmp_path)
+        _assert_signed_stamp_keeps_everything(path, FIXTURES_PE / "test-signer.crt",
+                                              stamp=stamp)
+    elif loader == "shim":
+        path = work_copy(require_file(SHIM), tmp_path, "shimx64.efi")
+        with path.open("rb") as f:
+            _, before = read_cert_table(f, read_layout_path(path))
+        ca = _signer_issuer_certificate(before[0].data, tmp_path)
+        _assert_signed_stamp_keeps_everything(path, None, osslsigncode=False, stamp=stamp)
+        set_stamp(path, stamp)
+        proc = sbverify(path, ca)
+        assert proc.returncode == 0, proc.stderr
+    else:
+        path = work_copy(require_file(GRUB), tmp_path, "grubx64.efi")
+        _assert_signed_stamp_keeps_everything(path, None, stamp=stamp)

@@ -27,6 +27,10 @@ SIGNED_DATA_OID_DER = bytes.fromhex("06092a864886f70d010702")  # 1.2.840.113549.
 # wraps it again, which then fails: so the whole ContentInfo must stay below 64 KiB.
 MAX_PKCS7_CONTENT = 0xFFFF
 MAX_FILLER = 15
+# Serial number lengths the splice chooses from. The TBSCertificate is always longer than
+# 255 bytes, so one more serial byte makes every enclosing element exactly one byte longer:
+# eight consecutive lengths reach every residue modulo 8, whatever the payload.
+SERIAL_BYTES = range(8, 16)
 
 STAMP_SUBJECT = {"common_name": "efikit stamp", "organization_name": "efikit"}
 
@@ -205,17 +209,23 @@ def _template() -> tuple[bytes, bytes, bytes, bytes, bytes]:
             spki.dump(), signature.dump())
 
 
-def build_stamp_certificate(stamp: Stamp, filler: int = 0) -> bytes:
-    """DER of the self-issued container certificate carrying ``stamp`` (+ ``filler`` zeros).
+def build_stamp_certificate(stamp: Stamp, filler: int = 0,
+                            serial_bytes: int = SERIAL_BYTES[0]) -> bytes:
+    """DER of the self-issued container certificate carrying ``stamp`` (+ ``filler`` zeros),
+    with a serial number of exactly ``serial_bytes`` content bytes.
 
     The fixed parts come from asn1crypto (``_template``); the two variable ones -- serial
     number and the stamp extension -- are assembled here, because building a certificate
     with asn1crypto takes milliseconds and stamping must cost far less than copying the file.
     """
+    if serial_bytes not in SERIAL_BYTES:
+        raise ValueError(f"serial_bytes must be in {SERIAL_BYTES}")
     algorithm, name, validity, spki, signature = _template()
     payload = encode_stamp(stamp) + bytes(filler)
-    serial = int.from_bytes(hashlib.sha256(payload).digest()[:15], "big") | 1
-    serial_der = _wrap(0x02, serial.to_bytes(serial.bit_length() // 8 + 1, "big"))
+    # Positive and minimal whatever the hash: top byte 0x40..0x7F.
+    serial = bytearray(hashlib.sha256(payload).digest()[:serial_bytes])
+    serial[0] = (serial[0] & 0x3F) | 0x40
+    serial_der = _wrap(0x02, bytes(serial))
     # Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE (omitted), extnValue }
     extension = _wrap(0x30, STAMP_OID_DER + _wrap(0x04, _wrap(0x04, payload)))
     extensions = _wrap(0xA3, _wrap(0x30, extension))
@@ -266,21 +276,21 @@ def stamp_from_certificate(der: bytes) -> Stamp:
 def splice(view: SignedDataView, stamp: Stamp | None) -> bytes:
     """The ContentInfo with every stamp certificate removed and, if ``stamp``, one appended.
 
-    The new length is congruent to the current one modulo 8 (filler in the stamp), so the
-    WIN_CERTIFICATE keeps its padding and the entries after it stay aligned.
+    The new length is congruent to the current one modulo 8 (the stamp certificate's serial
+    number length is chosen for it), so the WIN_CERTIFICATE keeps its padding and the entries
+    after it stay aligned.
     """
     kept = tuple(c for c in view.certificates if not is_stamp_certificate(c))
     if stamp is None:
         result = view.rebuild(kept)
     else:
-        for filler in range(MAX_FILLER + 1):
-            result = view.rebuild(kept + (build_stamp_certificate(stamp, filler),))
-            if (len(result) - view.length) % 8 == 0:
-                break
-        else:  # pragma: no cover - 16 consecutive sizes always hit every residue
-            raise StampError("cannot keep the PKCS#7 8-byte aligned")
+        base = len(view.rebuild(kept + (build_stamp_certificate(stamp),)))
+        serial_bytes = SERIAL_BYTES[0] + (view.length - base) % 8
+        result = view.rebuild(kept + (build_stamp_certificate(stamp, 0, serial_bytes),))
     outer = _tlv(result, 0, len(result), "stamped ContentInfo")
     if outer.length > MAX_PKCS7_CONTENT:
         raise StampError(f"the stamped PKCS#7 would be {len(result)} bytes; edk2 needs it "
                          "below 64 KiB (a 2-byte DER length)")
+    if stamp is not None and (len(result) - view.length) % 8:  # pragma: no cover - SERIAL_BYTES
+        raise StampError("internal: the stamped PKCS#7 is not 8-byte aligned")
     return result

@@ -33,8 +33,9 @@ There is at most one stamp per image. The two containers are:
   to the ``certificates`` set of the first WIN_CERT_TYPE_PKCS_SIGNED_DATA entry's PKCS#7. The
   certificate carries a non-critical extension with OID ``STAMP_OID`` (2.25 UUID arc; DER
   ``06 13 69 cf d9 92 e9 d5 f4 c2 b8 e1 95 8c de e2 db dd e7 a0 48``) whose extnValue holds
-  the DER ``OCTET STRING`` of *payload || filler*: 0..15 zero bytes of filler keep the PKCS#7
-  length congruent modulo 8 (so the table keeps its alignment). The payload is therefore not
+  the DER ``OCTET STRING`` of *payload || filler*; readers accept 0..15 zero bytes of filler
+  (efikit writes none). The length of the certificate's serial number (8..15 bytes) keeps the
+  PKCS#7 length congruent modulo 8, so the table keeps its alignment. The payload is not
   aligned to anything inside the table. The certificate's signature is not valid: it is a
   container, never a trust anchor.
 - Unsigned image: a WIN_CERTIFICATE_UEFI_GUID entry: dwLength (4), wRevision 0x0200 (2),
