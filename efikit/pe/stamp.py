@@ -17,8 +17,11 @@ Writes are in place and touch only the certificate table at the end of the file 
 header fields (the security directory entry and CheckSum), so their cost does not grow with the
 image. Everything is validated before the first byte is written; an invalid image is refused
 with ``StampError`` and left untouched. The in-place write itself is not atomic (an image can
-be hundreds of MiB; copying it is what this design avoids): with ``output`` the stamped copy is
-built in a temporary file next to it and renamed into place.
+be hundreds of MiB; copying it is what this design avoids), but it is undone on failure: the
+bytes it overwrites (a few KiB) are read first, the growth is allocated before the first byte
+changes, and a failed write, truncate or fdatasync writes them back, so a full disk, a file
+size limit or an I/O error leaves the original file. With ``output`` the stamped copy is built
+in a temporary file next to it and renamed into place.
 
 The CheckSum is updated incrementally from the bytes that change (the end-around-carry sum is
 a sum modulo 0xFFFF), never by re-reading the file: a CheckSum that was valid stays valid, a
@@ -26,6 +29,7 @@ zero CheckSum stays zero, and one that cannot be valid for the file size is left
 """
 from __future__ import annotations
 
+import errno
 import io
 import os
 import shutil
@@ -36,7 +40,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from efikit.codec.slot_rule import slot_from_file_name
 from efikit.errors import PEFormatError, StampError
-from efikit.fileio import replacing
+from efikit.fileio import replacing, write_all
 from efikit.pe.certtable import (WIN_CERT_HEADER_SIZE, WIN_CERT_REVISION_2_0,
                                  WIN_CERT_TYPE_EFI_GUID, WIN_CERT_TYPE_PKCS_SIGNED_DATA,
                                  CertEntry, SecurityDirectory, align8, encode_win_certificate,
@@ -406,17 +410,91 @@ def _check_alignment_padding(fd: int, edit: _Edit, table_offset: int) -> None:
                              "efikit inserted: refusing to remove them")
 
 
-def _apply(fd: int, edit: _Edit, durable: bool) -> None:
+@dataclass(frozen=True)
+class _Saved:
+    """The bytes an in-place edit overwrites, read back from the file before the first write."""
+
+    size: int
+    tail: bytes  # the file from the edit's region_start to its end
+    directory: bytes
+    checksum: bytes
+
+
+def _read_exact(fd: int, length: int, offset: int) -> bytes:
+    data = os.pread(fd, length, offset)
+    if len(data) != length:
+        raise OSError(errno.EIO, f"short read of {length} bytes at offset {offset}")
+    return data
+
+
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    """Write every byte of ``data`` at ``offset`` (short writes continue; errors raise)."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    write_all(fd, data)
+
+
+def _save(fd: int, edit: _Edit) -> _Saved:
+    size = os.fstat(fd).st_size
+    return _Saved(size, _read_exact(fd, size - edit.region_start, edit.region_start),
+                  _read_exact(fd, len(edit.directory_old), edit.directory_offset),
+                  _read_exact(fd, 4, edit.checksum_offset))
+
+
+def _reserve(fd: int, old_size: int, new_size: int) -> None:
+    """Allocate the bytes the file grows by before anything is overwritten, so that a full
+    file system or a file size limit fails here, with the file still intact."""
+    if new_size <= old_size:
+        return
+    try:
+        os.posix_fallocate(fd, old_size, new_size - old_size)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+        # No preallocation on this file system: the writes below find out instead.
+
+
+def _write_edit(fd: int, edit: _Edit, saved: _Saved, durable: bool) -> None:
+    _reserve(fd, saved.size, edit.new_size)
     if edit.new_region:
-        os.pwrite(fd, edit.new_region, edit.region_start)
-    if edit.new_size < edit.old_size:
+        _write_at(fd, edit.new_region, edit.region_start)
+    if edit.new_size < saved.size:
         os.ftruncate(fd, edit.new_size)
     if edit.directory_new != edit.directory_old:
-        os.pwrite(fd, edit.directory_new, edit.directory_offset)
+        _write_at(fd, edit.directory_new, edit.directory_offset)
     if edit.checksum_new != edit.checksum_old:
-        os.pwrite(fd, struct.pack("<I", edit.checksum_new), edit.checksum_offset)
+        _write_at(fd, struct.pack("<I", edit.checksum_new), edit.checksum_offset)
     if durable:
         os.fdatasync(fd)  # data and file size; mtime alone need not be durable
+
+
+def _restore(fd: int, edit: _Edit, saved: _Saved) -> None:
+    _write_at(fd, saved.checksum, edit.checksum_offset)
+    _write_at(fd, saved.directory, edit.directory_offset)
+    _write_at(fd, saved.tail, edit.region_start)
+    os.ftruncate(fd, saved.size)
+    os.fdatasync(fd)
+
+
+def _apply(fd: int, edit: _Edit, durable: bool, name: str) -> None:
+    """Write ``edit`` in place; on any failure write back what was there and raise StampError.
+
+    The overwritten bytes are few (the certificate table and two header fields), so they are
+    kept in memory until the new ones are durable.
+    """
+    saved = _save(fd, edit)
+    try:
+        _write_edit(fd, edit, saved, durable)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        try:
+            _restore(fd, edit, saved)
+        except OSError as again:
+            raise StampError(
+                f"{name}: writing the stamp failed ({reason}) and so did restoring the original "
+                f"bytes ({again.strerror or again}): the loader may be damaged; copy it again "
+                "from its source") from None
+        raise StampError(f"{name}: writing the stamp failed ({reason}); the file is "
+                         "unchanged") from None
 
 
 def _hash_effect(a: _Analysis, edit: _Edit) -> HashEffect:
@@ -439,16 +517,27 @@ def _run(path: str | os.PathLike[str], stamp: Stamp | None, output: str | os.Pat
         with source.open("rb") as f:
             return _do(f, name, stamp, write=False, durable=durable)
     if in_place:
-        with source.open("r+b", buffering=0) as f:
+        try:
+            handle = source.open("r+b", buffering=0)
+        except OSError as exc:
+            raise StampError(f"{name}: cannot open it for writing ({exc.strerror or exc}); the "
+                             "file is unchanged") from None
+        with handle as f:
             return _do(f, name, stamp, write=True, durable=durable)
     # Validate the source before making a copy, then stamp the copy and rename it into place.
     with source.open("rb") as f:
         _do(f, name, stamp, write=False, durable=durable)
-    with replacing(target) as (_, temp):
-        shutil.copyfile(source, temp)
-        shutil.copymode(source, temp)
-        with temp.open("r+b", buffering=0) as f:
-            return _do(f, name, stamp, write=True, durable=True)
+    written = os.fspath(target)
+    try:
+        with replacing(target) as (_, temp):
+            shutil.copyfile(source, temp)
+            shutil.copymode(source, temp)
+            with temp.open("r+b", buffering=0) as f:
+                return _do(f, name, stamp, write=True, durable=True, written=written)
+    except OSError as exc:
+        raise StampError(f"{written}: cannot write the stamped image ({exc.strerror or exc}); "
+                         f"{'it is unchanged' if target.exists() else 'nothing was written'}"
+                         ) from None
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -458,7 +547,10 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _do(f: BinaryIO, name: str, stamp: Stamp | None, write: bool, durable: bool) -> StampResult:
+def _do(f: BinaryIO, name: str, stamp: Stamp | None, write: bool, durable: bool,
+        written: str | None = None) -> StampResult:
+    """Analyse, plan and (with ``write``) apply; ``written`` names the file being written in
+    errors when it is not ``name`` (a copy headed for -o)."""
     a = _analyse(f, name)
     edit = _plan(a, stamp)
     if edit is None:
@@ -467,7 +559,7 @@ def _do(f: BinaryIO, name: str, stamp: Stamp | None, write: bool, durable: bool)
     if a.location.present and edit.region_start < a.location.offset:
         _check_alignment_padding(f.fileno(), edit, a.location.offset)
     if write:
-        _apply(f.fileno(), edit, durable)
+        _apply(f.fileno(), edit, durable, written or name)
     container: Container | None
     if stamp is None:
         container = None
