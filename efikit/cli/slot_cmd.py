@@ -7,6 +7,7 @@ recovery environment) there is no BootCurrent: ``--running A|B`` names the runni
 """
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,7 +17,7 @@ import click
 from efikit.boot import format_number, write_backup
 from efikit.cli.common import echo_json
 from efikit.cli.store_option import open_cli_store
-from efikit.errors import UsageError
+from efikit.errors import SlotError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -192,11 +193,16 @@ def plan_json(plan: Any, dry_run: bool) -> dict[str, Any]:
 
 
 def _run(machine: Any, plan: Any, dry_run: bool, backup: str | None, as_json: bool) -> None:
+    from efikit.slots.plan import SlotApplyError
+
     if not dry_run and backup is not None:
         saved = write_backup(backup, plan.overwritten())
         click.echo(f"backup: {saved} variable(s) saved to {backup}", err=True)
     if not dry_run:
-        plan.apply(machine.store, machine.esp)
+        try:
+            plan.apply(machine.store, machine.esp)
+        except SlotApplyError as exc:
+            _report_failure(exc, backup, as_json)
     if as_json:
         echo_json(plan_json(plan, dry_run))
         return
@@ -207,6 +213,66 @@ def _run(machine: Any, plan: Any, dry_run: bool, backup: str | None, as_json: bo
         click.echo(f"{prefix}{line}" if numbered else line)
     if not dry_run and plan:
         click.echo(f"{plan.command}: done ({len(plan.steps)} step(s))")
+
+
+def command_line(skip: tuple[str, ...] = ("dry_run", "backup")) -> str:
+    """The command being run, as a shell line: ``efikit [--vars X] slot CMD ARGS OPTIONS``
+    with the options the user gave (not their defaults), leaving out ``skip``."""
+    ctx = click.get_current_context()
+    words = ["efikit", *_vars_words()]
+    words += [ctx.parent.info_name or "slot" if ctx.parent else "slot", ctx.info_name or ""]
+    for param in ctx.command.params:
+        name = param.name or ""
+        value = ctx.params.get(name)
+        if name in skip or value is None or value is False:
+            continue
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+            continue
+        if ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT:
+            continue
+        option = max(param.opts, key=len)
+        words += [option] if getattr(param, "is_flag", False) else [option, str(value)]
+    return shlex.join(words)
+
+
+def _report_failure(exc: Any, backup: str | None, as_json: bool) -> None:
+    """Say what a failed slot command wrote, what failed and what finishes or undoes it;
+    then fail with one error line."""
+    plan = exc.plan
+    finish = command_line()
+    undo = None
+    if backup is not None:
+        undo = shlex.join(["efikit", *_vars_words(), "vars", "import", backup])
+    if as_json:
+        document = plan_json(plan, dry_run=False)
+        for index, item in enumerate(document["steps"]):
+            item["status"] = "applied" if index < exc.applied else \
+                "failed" if index == exc.applied else "not applied"
+        document.update({
+            "applied": False,
+            "failed": {"step": exc.applied + 1, "what": exc.failed_step.what,
+                       "error": exc.reason},
+            "applied_steps": exc.applied,
+            "finish_command": finish,
+            "undo_command": undo,
+        })
+        echo_json(document)
+    else:
+        for index, step in enumerate(plan.steps):
+            mark = "done" if index < exc.applied else \
+                "FAILED" if index == exc.applied else "not done"
+            click.echo(f"{mark}: {index + 1}. {step.what}")
+        click.echo(f"to finish, run: {finish}")
+        if undo is not None:
+            click.echo(f"to restore the variables it overwrote, run: {undo} (variables it "
+                       "created stay; replaced ESP files are not in the backup)")
+    raise SlotError(f"{exc}; to finish, run: {finish}")
+
+
+def _vars_words() -> list[str]:
+    vars_source = (click.get_current_context().find_root().obj or {}).get("vars_source")
+    return ["--vars", str(vars_source)] if vars_source else []
 
 
 # ---- commands -------------------------------------------------------------------------------

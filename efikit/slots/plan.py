@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from efikit.boot import BootManager, Change, Plan, format_number
 from efikit.boot.numbers import encode_order
 from efikit.disk.esp import EspFiles
+from efikit.errors import Error, SlotError
 from efikit.slots.machine import SlotMachine
 from efikit.vars.memory import MemoryStore
 from efikit.vars.store import EFI_GLOBAL_VARIABLE, Variable, VariableStore
@@ -70,12 +71,51 @@ class SlotPlan:
         return Plan(tuple(seen.values()))
 
     def apply(self, store: VariableStore, esp: EspFiles | None) -> None:
-        for step in self.steps:
-            if step.plan is not None:
-                step.plan.apply(store)
-            if step.file is not None:
-                assert esp is not None, "a file step needs the ESP"
-                esp.replace(step.file.esp_path, step.file.data)
+        """Write the steps in order; SlotApplyError says which ones were written when one
+        fails (the steps are ordered so that running the command again finishes the job)."""
+        for index, step in enumerate(self.steps):
+            try:
+                if step.plan is not None:
+                    step.plan.apply(store)
+                if step.file is not None:
+                    assert esp is not None, "a file step needs the ESP"
+                    esp.replace(step.file.esp_path, step.file.data)
+            except (Error, OSError) as exc:
+                raise SlotApplyError(self, index, _reason(exc)) from exc
+
+
+def _reason(exc: Error | OSError) -> str:
+    if isinstance(exc, OSError) and not isinstance(exc, Error):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return str(exc)
+
+
+class SlotApplyError(SlotError):
+    """A slot command that failed part of the way: ``applied`` steps of ``plan`` were written,
+    step ``applied`` (0-based) failed with ``reason``, the rest were not tried."""
+
+    def __init__(self, plan: SlotPlan, applied: int, reason: str) -> None:
+        self.plan = plan
+        self.applied = applied
+        self.reason = reason
+        step = plan.steps[applied]
+        done = f"steps 1-{applied} were applied" if applied > 1 else \
+            "step 1 was applied" if applied == 1 else "nothing was applied"
+        super().__init__(f"{plan.command} failed at step {applied + 1} of {len(plan.steps)} "
+                         f"({step.what}): {reason}; {done}")
+
+    @property
+    def applied_steps(self) -> tuple[Step, ...]:
+        return self.plan.steps[:self.applied]
+
+    @property
+    def failed_step(self) -> Step:
+        return self.plan.steps[self.applied]
+
+    @property
+    def remaining_steps(self) -> tuple[Step, ...]:
+        return self.plan.steps[self.applied + 1:]
 
 
 @dataclass
