@@ -28,6 +28,7 @@ from efikit.slots.plan import SlotApplyError
 from efikit.vars.store import DEFAULT_ATTRIBUTES, Variable, VariableAttributes, VariableName, \
     VariableStore
 from test_slots_crash import CASES
+from test_json_schemas import validator
 from test_slots_support import LOADER_A, LOADER_B, snapshot
 
 NEW_LOADER = LOADER_A.parent / "loader-unsigned.efi"
@@ -250,6 +251,9 @@ def test_cli_failure_at_every_step(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert "--backup" not in finish and "--dry-run" not in finish
         if as_json:
             document = json.loads(out)
+            schema_errors = list(validator(f"slot {command}".replace(" ", "-"))
+                                 .iter_errors(document))
+            assert not schema_errors, schema_errors[0].message
             assert document["applied"] is False and document["applied_steps"] == fail_at - 1
             assert document["failed"]["step"] == fail_at
             assert document["failed"]["what"] == steps[fail_at - 1]["what"]
