@@ -354,13 +354,17 @@ class ImageEsp(EspFiles):
             raise
         try:
             self._rename(temp, parts[-1])
-        except DiskError:
+        except DiskError as exc:
             if exists:
-                self._rename(old, parts[-1])
+                try:
+                    self._rename(old, parts[-1])
+                except DiskError as again:
+                    raise DiskError(f"{exc}; and putting the old file back failed ({again}): "
+                                    f"it is {self._mpath(old)} on {self.describe()}") from None
             self._delete(temp)
             raise
         if exists:
-            self._delete(old)
+            self._delete(old)  # best effort: the next replace removes a leftover first
 
     def free_bytes(self) -> int:
         result = self._run("mdir", "-i", self._drive(), "::/")
