@@ -19,7 +19,7 @@ import pytest
 
 from conftest import require_tool
 from efikit.disk import esp as esp_module
-from efikit.disk.esp import DirectoryEsp, ImageEsp
+from efikit.disk.esp import ImageEsp
 from efikit.errors import DiskError
 from test_esp_files import ESP_OFFSET, SAMPLE, make_dir_esp, tree
 from test_slots_failures import _invoke, _machine_files

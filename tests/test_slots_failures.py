@@ -4,7 +4,6 @@ of stage, commit, rollback and recover (library), at every step through the CLI,
 is made really read-only once (a read-only bind mount in a private mount namespace)."""
 from __future__ import annotations
 
-import builtins
 import errno
 import json
 import os
@@ -12,85 +11,24 @@ import shlex
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from conftest import require_tool
 from efikit.boot import Plan
-from efikit.disk.esp import DirectoryEsp, EspFiles
+from efikit.disk.esp import DirectoryEsp
 from efikit.errors import DiskError, StoreError
-from efikit.slots.machine import SlotMachine
 from efikit.slots.plan import SlotApplyError
-from efikit.vars.store import DEFAULT_ATTRIBUTES, Variable, VariableAttributes, VariableName, \
-    VariableStore
+from efikit.vars.store import VariableStore
 from test_slots_crash import CASES
 from test_json_schemas import validator
-from test_slots_support import LOADER_A, LOADER_B, snapshot
+from test_slots_support import LOADER_A, LOADER_B, crashing, snapshot
+from test_vars_support import run_cli
 
 NEW_LOADER = LOADER_A.parent / "loader-unsigned.efi"
 SAMPLE_VARS = Path(__file__).resolve().parents[1] / "fixtures" / "sample-machine" / "OVMF_VARS.fd"
-
-
-class Countdown:
-    """Fails the ``fail_at``-th write (before it happens) with ``error``."""
-
-    def __init__(self, fail_at: int, error: Exception) -> None:
-        self.fail_at = fail_at
-        self.error = error
-        self.writes = 0
-
-    def tick(self) -> None:
-        self.writes += 1
-        if self.writes == self.fail_at:
-            raise self.error
-
-
-class FailingStore(VariableStore):
-    kind = "memory"
-
-    def __init__(self, inner: VariableStore, countdown: Countdown) -> None:
-        super().__init__(inner.source)
-        self.inner = inner
-        self.countdown = countdown
-
-    def list(self) -> builtins.list[VariableName]:
-        return self.inner.list()
-
-    def get(self, name: str, vendor: uuid.UUID) -> Variable | None:
-        return self.inner.get(name, vendor)
-
-    def set(self, name: str, vendor: uuid.UUID, data: bytes,
-            attributes: VariableAttributes = DEFAULT_ATTRIBUTES, *,
-            timestamp: bytes | None = None) -> None:
-        self.countdown.tick()
-        self.inner.set(name, vendor, data, attributes)
-
-    def delete(self, name: str, vendor: uuid.UUID) -> None:
-        self.countdown.tick()
-        self.inner.delete(name, vendor)
-
-
-class FailingEsp(EspFiles):
-    def __init__(self, inner: EspFiles, countdown: Countdown) -> None:
-        self.inner = inner
-        self.countdown = countdown
-
-    def read(self, esp_path: str) -> bytes | None:
-        return self.inner.read(esp_path)
-
-    def list_files(self, esp_dir: str) -> list[str]:
-        return self.inner.list_files(esp_dir)
-
-    def replace(self, esp_path: str, data: bytes) -> None:
-        self.countdown.tick()
-        self.inner.replace(esp_path, data)
-
-    def free_bytes(self) -> int:
-        return self.inner.free_bytes()
 
 
 ERRORS = {
@@ -116,10 +54,7 @@ def test_failure_at_every_write_reports_the_steps(case: str, error: str,
     expected = snapshot(reference)
     for fail_at in range(1, sum(per_step) + 1):
         m = setup(tmp_path / f"fail{fail_at}", "memory")
-        countdown = Countdown(fail_at, ERRORS[error])
-        assert m.esp is not None
-        victim = SlotMachine(FailingStore(m.store, countdown), FailingEsp(m.esp, countdown),
-                             m.location, m.scheme)
+        victim, _ = crashing(m, fail_at, ERRORS[error])
         victim_plan = command(victim)
         with pytest.raises(SlotApplyError) as raised:
             victim_plan.apply(victim.store, victim.esp)
@@ -162,18 +97,8 @@ def _state(varstore: Path, esp: Path) -> tuple[bytes, dict[str, bytes]]:
 
 
 def _invoke(args: list[str]) -> tuple[int, str, str]:
-    from efikit.cli.main import cli
-    from efikit.errors import Error
-
-    result = CliRunner().invoke(cli, args)
-    stderr = result.stderr
-    code = result.exit_code
-    if isinstance(result.exception, Error):
-        code = result.exception.exit_code
-        stderr += f"efikit: error: {result.exception}\n"
-    elif result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return code, result.stdout, stderr
+    code, stdout, stderr = run_cli(args)
+    return code, stdout.decode(), stderr
 
 
 COMMANDS = {

@@ -130,13 +130,22 @@ class Crash(Exception):
 
 
 class Budget:
-    def __init__(self, limit: int | None) -> None:
+    """Crashes after the ``limit``-th write (it took effect); with ``fail`` the ``limit``-th
+    write raises ``fail`` instead of happening."""
+
+    def __init__(self, limit: int | None, fail: Exception | None = None) -> None:
         self.limit = limit
+        self.fail = fail
         self.writes = 0
+
+    def before(self) -> None:
+        if self.fail is not None and self.limit is not None and self.writes + 1 == self.limit:
+            self.writes += 1
+            raise self.fail
 
     def tick(self) -> None:
         self.writes += 1
-        if self.limit is not None and self.writes >= self.limit:
+        if self.fail is None and self.limit is not None and self.writes >= self.limit:
             raise Crash(f"crash after write {self.writes}")
 
 
@@ -159,10 +168,12 @@ class CrashingStore(VariableStore):
     def set(self, name: str, vendor: uuid.UUID, data: bytes,
             attributes: VariableAttributes = DEFAULT_ATTRIBUTES, *,
             timestamp: bytes | None = None) -> None:
+        self.budget.before()
         self.inner.set(name, vendor, data, attributes)
         self.budget.tick()
 
     def delete(self, name: str, vendor: uuid.UUID) -> None:
+        self.budget.before()
         self.inner.delete(name, vendor)
         self.budget.tick()
 
@@ -183,6 +194,7 @@ class CrashingEsp(EspFiles):
         return self.inner.list_files(esp_dir)
 
     def replace(self, esp_path: str, data: bytes) -> None:
+        self.budget.before()
         self.inner.replace(esp_path, data)
         self.budget.tick()
 
@@ -193,8 +205,10 @@ class CrashingEsp(EspFiles):
         return self.inner.size(esp_path)
 
 
-def crashing(m: SlotMachine, limit: int | None) -> tuple[SlotMachine, Budget]:
-    budget = Budget(limit)
+def crashing(m: SlotMachine, limit: int | None,
+             fail: Exception | None = None) -> tuple[SlotMachine, Budget]:
+    """``m`` with a store and ESP that crash after write ``limit`` (or fail it with ``fail``)."""
+    budget = Budget(limit, fail)
     assert m.esp is not None
     return (SlotMachine(CrashingStore(m.store, budget), CrashingEsp(m.esp, budget), m.location,
                         m.scheme), budget)
