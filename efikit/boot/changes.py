@@ -79,11 +79,54 @@ class Plan:
         """Write every change inside one ``store.batch()``."""
         with store.batch():
             for change in self.changes:
-                if change.after is None:
-                    store.delete(change.name, change.vendor)
-                else:
-                    store.set(change.name, change.vendor, change.after.data,
-                              change.after.attributes)
+                _write(store, change)
+
+
+def _write(store: VariableStore, change: Change) -> None:
+    if change.after is None:
+        store.delete(change.name, change.vendor)
+    else:
+        store.set(change.name, change.vendor, change.after.data, change.after.attributes)
+
+
+class PlanApplyError(Error):
+    """Applying a plan failed part-way. ``applied`` are the changes that took effect (on
+    efivarfs, every one before the failure; on file-backed stores none, the file is rewritten
+    only at the end), ``failed`` is the change being written (None: writing the store file)."""
+
+    def __init__(self, cause: Exception, applied: tuple[Change, ...],
+                 failed: Change | None) -> None:
+        detail = str(cause)
+        if isinstance(cause, OSError):
+            detail = (cause.strerror or detail) + (f": {cause.filename}" if cause.filename else "")
+        if applied:
+            done = ", ".join(f"{c.action} {_label(c)}" for c in applied)
+            detail += f" (while writing {_label(failed) if failed else 'the store'}; " \
+                      f"already applied: {done})"
+        else:
+            detail += " (nothing was changed)"
+        super().__init__(detail)
+        self.cause = cause
+        self.applied = applied
+        self.failed = failed
+        self.exit_code = getattr(cause, "exit_code", 1)
+
+
+def apply_tracked(plan: Plan, store: VariableStore) -> None:
+    """``plan.apply(store)``, but a failure raises ``PlanApplyError`` saying which changes
+    took effect and which one failed."""
+    immediate = store.kind == "efivarfs"  # file stores write once, atomically, at batch end
+    done: list[Change] = []
+    current: Change | None = None
+    try:
+        with store.batch():
+            for change in plan.changes:
+                current = change
+                _write(store, change)
+                done.append(change)
+            current = None
+    except (Error, OSError) as exc:
+        raise PlanApplyError(exc, tuple(done) if immediate else (), current) from exc
 
 
 # ---- describing -----------------------------------------------------------------------------

@@ -282,6 +282,14 @@ class BootManager:
         _check_option(option)
         return Plan((self._change(found.name, option.to_bytes()),))
 
+    def plan_replace(self, number: int, option: LoadOption,
+                     kind: OptionKind = OptionKind.BOOT) -> Plan:
+        """Make an existing entry exactly ``option`` (the variable's own attributes kept)."""
+        _check_writable(kind)
+        _check_option(option)
+        found = self.entry(number, kind)
+        return Plan((self._change(found.name, option.to_bytes()),))
+
     def plan_set_flag(self, number: int, flag: LoadOptionAttributes, on: bool,
                       kind: OptionKind = OptionKind.BOOT) -> Plan:
         return self.plan_edit(number, kind, flags={flag: on})

@@ -1,9 +1,11 @@
 """`efikit boot`: Boot#### entries, BootOrder, BootNext, BootCurrent and Timeout.
 
-Entry numbers are hex as in efibootmgr (``0001``, ``1``, ``000a`` or ``Boot0001``). Every
-mutating command accepts ``--dry-run`` (print what would change, write nothing) and
-``--backup FILE`` (save the variables it overwrites or deletes, as JSON that
-``efikit vars import`` restores); all changes of one command go through one ``store.batch()``.
+Entry numbers are hex as in efibootmgr (``0001``, ``1``, ``000a`` or ``Boot0001``); wherever
+a command takes one, ``--label TEXT`` or ``--path LOADER`` names the entry instead. Every
+mutating command accepts ``--dry-run`` (print what would change, write nothing), ``--json``
+(the write result, see ``efikit.cli.write_result``) and ``--backup FILE`` (save the variables
+it overwrites or deletes, as JSON that ``efikit vars import`` restores); all changes of one
+command go through one ``store.batch()``.
 """
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ from typing import Any, TypeVar
 
 import click
 
-from efikit.boot.changes import Plan, write_backup
+from efikit.boot.changes import Plan, PlanApplyError, apply_tracked, write_backup
 from efikit.boot.manager import BootEntry, BootManager, BootStatus
 from efikit.boot.numbers import OptionKind, format_number, parse_number, parse_number_list
+from efikit.boot.select import EntrySelector, select_entry
 from efikit.cli.common import echo_json
+from efikit.cli.completion import complete_entry_number, complete_label, complete_loader_path
 from efikit.cli.store_option import open_cli_store
 from efikit.errors import UsageError
 
@@ -37,32 +41,86 @@ def kind_option(writable: bool = False) -> Callable[[F], F]:
         + ("" if writable else " or PlatformRecovery#### (read only)") + ".")
 
 
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
 def mutating(func: F) -> F:
-    """--dry-run and --backup FILE for a command that changes variables."""
+    """--dry-run, --json and --backup FILE for a command that changes variables."""
     func = click.option("--backup", "backup", metavar="FILE", type=click.Path(dir_okay=False),
                         help="Save the variables this overwrites or deletes as JSON "
                         "(restore with `efikit vars import FILE`).")(func)
+    func = click.option("--json", "as_json", is_flag=True,
+                        help="Print the write result as JSON (what changed, before and after).")(func)
     func = click.option("--dry-run", is_flag=True,
                         help="Print what would change and write nothing.")(func)
     return func
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def _run(manager: BootManager, plan: Plan, dry_run: bool, backup: str | None,
+         as_json: bool, notes: tuple[str, ...] = (), **extra: Any) -> None:
+    """Print, back up, then apply ``plan`` in one batch (text, or the --json write result)."""
+    from efikit.cli.write_result import plan_result  # noqa: PLC0415
 
-
-def _run(manager: BootManager, plan: Plan, dry_run: bool, backup: str | None) -> None:
-    """Print, back up, then apply ``plan`` in one batch."""
     if dry_run:
+        if as_json:
+            echo_json(plan_result(plan, dry_run=True, notes=notes, **extra))
+            return
+        for note in notes:
+            click.echo(note)
         for line in plan.describe():
             click.echo(f"would {line}" if plan and not line.startswith(" ") else line)
         return
+    saved = None
     if backup is not None:
-        saved = write_backup(backup, plan)
-        click.echo(f"backup: {saved} variable(s) saved to {backup}", err=True)
-    if plan:
-        manager.apply(plan)
-    for line in plan.describe():
-        click.echo(line)
+        saved = {"file": backup, "variables": write_backup(backup, plan)}
+        click.echo(f"backup: {saved['variables']} variable(s) saved to {backup}", err=True)
+    try:
+        if plan:
+            apply_tracked(plan, manager.store)
+    except PlanApplyError as failure:
+        if as_json:
+            echo_json(plan_result(plan, dry_run=False, failure=failure, backup=saved,
+                                  notes=notes, **extra))
+        raise
+    if as_json:
+        echo_json(plan_result(plan, dry_run=False, backup=saved, notes=notes, **extra))
+        return
+    for note in notes:
+        click.echo(note)
+    if plan or not notes:
+        for line in plan.describe():
+            click.echo(line)
+
+
+def entry_selector(label_flag: str = "--label") -> Callable[[F], F]:
+    """N, or --label TEXT / --path LOADER: the entry a command works on."""
+    def decorate(func: F) -> F:
+        for decorator in reversed([
+            click.argument("number", metavar="[N]", required=False,
+                           shell_complete=complete_entry_number),
+            click.option(label_flag, "select_label", metavar="TEXT",
+                         shell_complete=complete_label,
+                         help="Name the entry by its label (exact match) instead of N."),
+            click.option("--path", "select_path", metavar="LOADER",
+                         shell_complete=complete_loader_path,
+                         help="Name the entry by its loader's file path (case-insensitive, "
+                         "e.g. '\\EFI\\x\\y.efi') instead of N."),
+        ]):
+            func = decorator(func)
+        return func
+    return decorate
+
+
+def _select(manager: BootManager, kind: OptionKind, number: str | None, label: str | None,
+            path: str | None, *, missing_ok: bool = False) -> int | None:
+    return select_entry(manager, EntrySelector(number, label, path), kind, missing_ok=missing_ok)
+
+
+def _selected(manager: BootManager, kind: OptionKind, number: str | None, label: str | None,
+              path: str | None) -> int:
+    found = _select(manager, kind, number, label, path)
+    assert found is not None
+    return found
 
 
 # ---- rendering --------------------------------------------------------------------------
@@ -187,20 +245,17 @@ def list_cmd(verbose: bool, kind_name: str, as_json: bool) -> None:
     click.echo("\n".join(lines))
 
 
-def _number_arg(func: F) -> F:
-    return click.argument("number", metavar="N")(func)
-
-
 @boot.command("show")
-@_number_arg
+@entry_selector()
 @kind_option()
 @click.option("--display-only", is_flag=True, help="Short device-path form (UEFI Shell).")
 @json_option
-def show(number: str, kind_name: str, display_only: bool, as_json: bool) -> None:
-    """Show every field of one entry."""
+def show(number: str | None, select_label: str | None, select_path: str | None,
+         kind_name: str, display_only: bool, as_json: bool) -> None:
+    """Show every field of one entry (N, --label or --path)."""
     kind = OptionKind.parse(kind_name)
     manager = _manager()
-    entry = manager.entry(parse_number(number, kind), kind)
+    entry = manager.entry(_selected(manager, kind, number, select_label, select_path), kind)
     order: tuple[int, ...] | None = None
     if kind.order_name:
         try:
@@ -328,29 +383,111 @@ def path_options(func: F) -> F:
 @click.option("--hidden", is_flag=True, help="Set LOAD_OPTION_HIDDEN.")
 @click.option("--first", is_flag=True, help="Put it first in BootOrder (default: last).")
 @click.option("--number", metavar="N", help="Use this number instead of the lowest free one.")
+@click.option("--allow-duplicate", is_flag=True,
+              help="Add a new entry even if one already boots this loader with this data.")
 @kind_option(writable=True)
 @mutating
 def add(label: str, device_path: str | None, disk: str | None, part: int | None,
         loader: str | None, data_text: str | None, data_hex: str | None,
         data_file: str | None, inactive: bool, hidden: bool, first: bool,
-        number: str | None, kind_name: str, dry_run: bool, backup: str | None) -> None:
-    """Create an entry at the lowest free number and add it to BootOrder."""
+        number: str | None, allow_duplicate: bool, kind_name: str, dry_run: bool,
+        as_json: bool, backup: str | None) -> None:
+    """Create an entry at the lowest free number and add it to BootOrder.
+
+    If an entry already boots the same loader with the same optional data, it is reused
+    (listed in BootOrder, first with --first) instead of adding a duplicate.
+    """
+    from efikit.boot.declare import plan_add_or_reuse  # noqa: PLC0415
+
     kind = OptionKind.parse(kind_name)
+    option = _described_option(label, device_path, disk, part, loader, data_text, data_hex,
+                                data_file, inactive, hidden)
+    manager = _manager()
+    chosen = parse_number(number, kind) if number is not None else None
+    outcome = plan_add_or_reuse(manager, option, kind, number=chosen, first=first,
+                                allow_duplicate=allow_duplicate)
+    _run(manager, outcome.plan, dry_run, backup, as_json, outcome.notes,
+         **_entry_fields(kind, outcome.number, outcome.action))
+
+
+def _described_option(label: str, device_path: str | None, disk: str | None,
+                      part: int | None, loader: str | None, data_text: str | None,
+                      data_hex: str | None, data_file: str | None, inactive: bool,
+                      hidden: bool) -> Any:
     path = _device_path(device_path, disk, part, loader)
     if path is None:
         raise UsageError("give --device-path TEXT or --disk DEV --part N --loader PATH")
     data = _optional_data(data_text, data_hex, data_file) or b""
     from efikit.codec.loadoption import LoadOption  # noqa: PLC0415
 
-    option = LoadOption.create(label, path, data, active=not inactive, hidden=hidden)
+    return LoadOption.create(label, path, data, active=not inactive, hidden=hidden)
+
+
+def _entry_fields(kind: OptionKind, number: int | None, action: str) -> dict[str, Any]:
+    """The command-specific part of an add/ensure --json result."""
+    return {"entry": None if number is None else kind.variable_name(number),
+            "action": action}
+
+
+@boot.command("ensure")
+@click.option("--label", "-L", required=True, help="Description shown in the firmware menu.")
+@path_options
+@click.option("--inactive", is_flag=True, help="The entry is to be inactive.")
+@click.option("--hidden", is_flag=True, help="The entry is to be hidden (LOAD_OPTION_HIDDEN).")
+@click.option("--first", is_flag=True, help="The entry is to be first in BootOrder.")
+@kind_option(writable=True)
+@mutating
+def ensure(label: str, device_path: str | None, disk: str | None, part: int | None,
+           loader: str | None, data_text: str | None, data_hex: str | None,
+           data_file: str | None, inactive: bool, hidden: bool, first: bool, kind_name: str,
+           dry_run: bool, as_json: bool, backup: str | None) -> None:
+    """Make an entry exist exactly as described (and first with --first); "unchanged" when
+    it already is.
+
+    The entry made so is the one already booting this loader with this data, else the one
+    with this label, else a new one. Its label, active and hidden flags, device path and
+    optional data become the given ones; it is listed in BootOrder.
+    """
+    from efikit.boot.declare import plan_ensure  # noqa: PLC0415
+
+    kind = OptionKind.parse(kind_name)
+    option = _described_option(label, device_path, disk, part, loader, data_text, data_hex,
+                               data_file, inactive, hidden)
     manager = _manager()
-    chosen = parse_number(number, kind) if number is not None else None
-    _, plan = manager.plan_add(option, kind, number=chosen, first=first)
-    _run(manager, plan, dry_run, backup)
+    outcome = plan_ensure(manager, option, kind, first=first)
+    name = kind.variable_name(outcome.number) if outcome.number is not None else "entry"
+    notes = outcome.notes
+    if not as_json:
+        notes = (f"{name}: {outcome.action}", *notes) if outcome.action == "unchanged" \
+            else notes
+    _run(manager, outcome.plan, dry_run, backup, as_json, notes,
+         **_entry_fields(kind, outcome.number, outcome.action))
+
+
+@boot.command("dedupe")
+@kind_option(writable=True)
+@mutating
+def dedupe(kind_name: str, dry_run: bool, as_json: bool, backup: str | None) -> None:
+    """Merge entries that boot the same loader with the same optional data.
+
+    The one earliest in BootOrder (else the lowest number) stays; the others leave BootOrder,
+    BootNext pointing at one of them points at the kept one, and they are deleted.
+    (`boot order dedupe` removes repeated numbers from BootOrder.)
+    """
+    from efikit.boot.declare import plan_dedupe  # noqa: PLC0415
+
+    kind = OptionKind.parse(kind_name)
+    manager = _manager()
+    plan, merges = plan_dedupe(manager, kind)
+    notes = tuple(f"keep {kind.variable_name(m.kept)}, merge "
+                  + ", ".join(kind.variable_name(n) for n in m.removed) for m in merges)
+    merged = [{"kept": kind.variable_name(m.kept),
+               "removed": [kind.variable_name(n) for n in m.removed]} for m in merges]
+    _run(manager, plan, dry_run, backup, as_json, notes, merges=merged)
 
 
 @boot.command("edit")
-@_number_arg
+@entry_selector(label_flag="--select-label")
 @click.option("--label", "-L", help="New description.")
 @path_options
 @click.option("--no-data", is_flag=True, help="Remove the optional data.")
@@ -360,12 +497,17 @@ def add(label: str, device_path: str | None, disk: str | None, part: int | None,
 @click.option("--hidden/--unhidden", default=None, help="Set or clear LOAD_OPTION_HIDDEN.")
 @kind_option(writable=True)
 @mutating
-def edit(number: str, label: str | None, device_path: str | None, disk: str | None,
+def edit(number: str | None, select_label: str | None, select_path: str | None,
+         label: str | None, device_path: str | None, disk: str | None,
          part: int | None, loader: str | None, data_text: str | None, data_hex: str | None,
          data_file: str | None, no_data: bool, attributes: str | None, active: bool | None,
-         hidden: bool | None, kind_name: str, dry_run: bool, backup: str | None) -> None:
+         hidden: bool | None, kind_name: str, dry_run: bool, as_json: bool,
+         backup: str | None) -> None:
     """Change an entry in place: only what is given changes (the first device path; other
-    paths, unknown attribute bits and the variable's attributes are kept)."""
+    paths, unknown attribute bits and the variable's attributes are kept).
+
+    Name the entry by N, --select-label TEXT or --path LOADER (--label is the new label).
+    """
     kind = OptionKind.parse(kind_name)
     path = _device_path(device_path, disk, part, loader)
     data = _optional_data(data_text, data_hex, data_file)
@@ -390,37 +532,49 @@ def edit(number: str, label: str | None, device_path: str | None, disk: str | No
         raise UsageError("nothing to change: give --label, --device-path, --data, "
                          "--attributes, --active/--inactive or --hidden/--unhidden")
     manager = _manager()
-    plan = manager.plan_edit(parse_number(number, kind), kind, description=label,
+    target = _selected(manager, kind, number, select_label, select_path)
+    plan = manager.plan_edit(target, kind, description=label,
                              device_path=path, optional_data=data, attributes=attrs,
                              flags=flags)
-    _run(manager, plan, dry_run, backup)
+    _run(manager, plan, dry_run, backup, as_json)
 
 
 @boot.command("rm")
-@_number_arg
+@entry_selector()
+@click.option("--missing-ok", is_flag=True,
+              help="No such entry is not an error (nothing to do, exit 0).")
 @kind_option(writable=True)
 @mutating
-def rm(number: str, kind_name: str, dry_run: bool, backup: str | None) -> None:
+def rm(number: str | None, select_label: str | None, select_path: str | None,
+       missing_ok: bool, kind_name: str, dry_run: bool, as_json: bool,
+       backup: str | None) -> None:
     """Delete an entry (even an undecodable one), drop it from BootOrder, and clear BootNext
     if it points to it."""
     kind = OptionKind.parse(kind_name)
     manager = _manager()
-    _run(manager, manager.plan_delete(parse_number(number, kind), kind), dry_run, backup)
+    target = _select(manager, kind, number, select_label, select_path, missing_ok=missing_ok)
+    if missing_ok and (target is None or manager.find(target, kind, decode=False) is None):
+        what = EntrySelector(number, select_label, select_path).describe(kind)
+        _run(manager, Plan(), dry_run, backup, as_json, (f"no {what}: nothing to do",))
+        return
+    assert target is not None
+    _run(manager, manager.plan_delete(target, kind), dry_run, backup, as_json)
 
 
 def _flag_command(name: str, flag_name: str, on: bool, help_text: str) -> None:
-    @boot.command(name, help=help_text)
-    @_number_arg
+    @boot.command(name, help=help_text + " Name the entry by N, --label or --path.")
+    @entry_selector()
     @kind_option(writable=True)
     @mutating
-    def command(number: str, kind_name: str, dry_run: bool, backup: str | None) -> None:
+    def command(number: str | None, select_label: str | None, select_path: str | None,
+                kind_name: str, dry_run: bool, as_json: bool, backup: str | None) -> None:
         from efikit.codec.loadoption import LoadOptionAttributes  # noqa: PLC0415
 
         kind = OptionKind.parse(kind_name)
         manager = _manager()
         flag = LoadOptionAttributes[flag_name]
-        plan = manager.plan_set_flag(parse_number(number, kind), flag, on, kind)
-        _run(manager, plan, dry_run, backup)
+        target = _selected(manager, kind, number, select_label, select_path)
+        _run(manager, manager.plan_set_flag(target, flag, on, kind), dry_run, backup, as_json)
 
 
 _flag_command("activate", "ACTIVE", True, "Set LOAD_OPTION_ACTIVE.")
@@ -495,12 +649,13 @@ def _order_kind() -> OptionKind:
 @click.argument("numbers", nargs=-1, required=True, metavar="N,N,...")
 @click.option("--force", is_flag=True, help="Allow numbers that have no entry.")
 @mutating
-def order_set(numbers: tuple[str, ...], force: bool, dry_run: bool, backup: str | None) -> None:
+def order_set(numbers: tuple[str, ...], force: bool, dry_run: bool, as_json: bool,
+              backup: str | None) -> None:
     """Replace the order (comma- or space-separated numbers)."""
     kind = _order_kind()
     manager = _manager()
     parsed = parse_number_list(" ".join(numbers), kind)
-    _run(manager, manager.plan_order_set(parsed, kind, force=force), dry_run, backup)
+    _run(manager, manager.plan_order_set(parsed, kind, force=force), dry_run, backup, as_json)
 
 
 def _position(text: str) -> int:
@@ -520,49 +675,54 @@ def _position(text: str) -> int:
 
 
 @order.command("move")
-@_number_arg
+@entry_selector()
 @click.option("--to", "to", required=True, metavar="POS",
               help="1-based position, or 'first' / 'last'.")
 @mutating
-def order_move(number: str, to: str, dry_run: bool, backup: str | None) -> None:
-    """Move an entry to a position (inserting it if it is not listed)."""
+def order_move(number: str | None, select_label: str | None, select_path: str | None,
+               to: str, dry_run: bool, as_json: bool, backup: str | None) -> None:
+    """Move an entry (N, --label or --path) to a position (inserting it if it is not
+    listed)."""
     kind = _order_kind()
     manager = _manager()
-    plan = manager.plan_order_move(parse_number(number, kind), _position(to), kind)
-    _run(manager, plan, dry_run, backup)
+    target = _selected(manager, kind, number, select_label, select_path)
+    plan = manager.plan_order_move(target, _position(to), kind)
+    _run(manager, plan, dry_run, backup, as_json)
 
 
 @order.command("dedupe")
 @mutating
-def order_dedupe(dry_run: bool, backup: str | None) -> None:
-    """Remove repeated numbers (the first occurrence stays)."""
+def order_dedupe(dry_run: bool, as_json: bool, backup: str | None) -> None:
+    """Remove repeated numbers (the first occurrence stays); `boot dedupe` merges entries."""
     kind = _order_kind()
     manager = _manager()
-    _run(manager, manager.plan_order_dedupe(kind), dry_run, backup)
+    _run(manager, manager.plan_order_dedupe(kind), dry_run, backup, as_json)
 
 
 @order.command("prune")
 @mutating
-def order_prune(dry_run: bool, backup: str | None) -> None:
+def order_prune(dry_run: bool, as_json: bool, backup: str | None) -> None:
     """Remove numbers that have no entry variable."""
     kind = _order_kind()
     manager = _manager()
-    _run(manager, manager.plan_order_prune(kind), dry_run, backup)
+    _run(manager, manager.plan_order_prune(kind), dry_run, backup, as_json)
 
 
 # -- BootNext, BootCurrent, Timeout
 
 @boot.command("next")
-@click.argument("number", metavar="[N]", required=False)
+@entry_selector()
 @click.option("--clear", is_flag=True, help="Delete BootNext.")
 @click.option("--force", is_flag=True, help="Allow a number that has no Boot#### entry.")
-@json_option
 @mutating
-def next_cmd(number: str | None, clear: bool, force: bool, as_json: bool, dry_run: bool,
+def next_cmd(number: str | None, select_label: str | None, select_path: str | None,
+             clear: bool, force: bool, dry_run: bool, as_json: bool,
              backup: str | None) -> None:
-    """Show BootNext, set it (boot that entry once, on the next boot), or --clear it."""
+    """Show BootNext, set it to an entry (N, --label or --path: boot it once, on the next
+    boot), or --clear it."""
     manager = _manager()
-    if number is None and not clear:
+    named = EntrySelector(number, select_label, select_path).given
+    if not named and not clear:
         value = manager.boot_next()
         if as_json:
             echo_json({"boot_next": value, "boot_next_hex": _hex(value)})
@@ -570,10 +730,11 @@ def next_cmd(number: str | None, clear: bool, force: bool, as_json: bool, dry_ru
             click.echo(f"BootNext: {format_number(value)}" if value is not None
                        else "BootNext is not set")
         return
-    if number is not None and clear:
-        raise UsageError("give N or --clear, not both")
-    target = None if clear else parse_number(number or "", OptionKind.BOOT)
-    _run(manager, manager.plan_next(target, force=force), dry_run, backup)
+    if named and clear:
+        raise UsageError("give an entry or --clear, not both")
+    target = None if clear else _select(manager, OptionKind.BOOT, number, select_label,
+                                        select_path)
+    _run(manager, manager.plan_next(target, force=force), dry_run, backup, as_json)
 
 
 @boot.command("current")
@@ -592,9 +753,8 @@ def current(as_json: bool) -> None:
 @boot.command("timeout")
 @click.argument("seconds", type=click.IntRange(0, 0xFFFF), required=False)
 @click.option("--clear", is_flag=True, help="Delete Timeout (the firmware default applies).")
-@json_option
 @mutating
-def timeout(seconds: int | None, clear: bool, as_json: bool, dry_run: bool,
+def timeout(seconds: int | None, clear: bool, dry_run: bool, as_json: bool,
             backup: str | None) -> None:
     """Show or set the boot-menu Timeout in seconds (0xFFFF: wait for the user)."""
     manager = _manager()
@@ -607,4 +767,4 @@ def timeout(seconds: int | None, clear: bool, as_json: bool, dry_run: bool,
         return
     if seconds is not None and clear:
         raise UsageError("give SECONDS or --clear, not both")
-    _run(manager, manager.plan_timeout(None if clear else seconds), dry_run, backup)
+    _run(manager, manager.plan_timeout(None if clear else seconds), dry_run, backup, as_json)
