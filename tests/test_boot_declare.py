@@ -1,7 +1,13 @@
 """Idempotent boot changes: add reuses, ensure, dedupe; selection by label and path."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+from conftest import CORPUS
+from efikit.boot.changes import Plan
+from efikit.vars.efivarfs import EfivarfsStore
 
 from efikit.boot import BootManager
 from efikit.boot.declare import plan_add_or_reuse, plan_dedupe, plan_ensure, same_entries
@@ -12,7 +18,7 @@ from efikit.codec.devpath import DevicePath
 from efikit.codec.loadoption import LoadOption
 from efikit.errors import BootError, UsageError
 from efikit.vars.store import EFI_GLOBAL_VARIABLE as G
-from test_boot_support import ESP, memory_store, option, order_bytes
+from test_boot_support import ESP, copy_machine, memory_store, option, order_bytes
 
 
 def machine() -> BootManager:
@@ -155,6 +161,22 @@ def test_dedupe_without_order_keeps_lowest_number() -> None:
     plan, merges = plan_dedupe(manager)
     assert [(m.kept, m.removed) for m in merges] == [(0, (2,))]
     assert [c.name for c in plan.changes] == ["Boot0002"]
+
+
+def test_dedupe_prefers_an_active_entry() -> None:
+    manager = machine()
+    manager.apply(manager.plan_set_flag(0, type(option("x").attributes).ACTIVE, False))
+    plan, merges = plan_dedupe(manager)
+    assert [(m.kept, m.removed) for m in merges] == [(2, (0,))]
+
+
+def test_dedupe_leaves_the_firmwares_device_entries_alone(tmp_path: Path) -> None:
+    # the real ThinkPad T480s: Boot001C (inactive) and Boot0023 (active, hidden) are both
+    # "PCI LAN" with the same VenMsg path; merging them would delete the active one
+    machine_dir = copy_machine(CORPUS / "efivars" / "go-uefi-lenovo-thinkpad-t480s", tmp_path)
+    manager = BootManager(EfivarfsStore(machine_dir))
+    assert loader_key(manager.option(0x1C)) == loader_key(manager.option(0x23))
+    assert plan_dedupe(manager) == (Plan(), ())
 
 
 def test_dedupe_refuses_platform_recovery() -> None:

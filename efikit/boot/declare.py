@@ -150,22 +150,32 @@ class Merge:
 def plan_dedupe(manager: BootManager,
                 kind: OptionKind = OptionKind.BOOT) -> tuple[Plan, tuple[Merge, ...]]:
     """``boot dedupe``: entries that boot the same loader with the same data become one. The
-    one earliest in the order list (else the lowest number) stays; the others leave the order
-    list, BootNext pointing at one of them points at the kept one, and they are deleted.
-    References change before the deletes, so an interrupted run never leaves a dangling one."""
+    one earliest in the order list (else the lowest number) stays, preferring an active one:
+    merging an active entry into an inactive one would stop that loader from booting. The
+    others leave the order list, BootNext pointing at one of them points at the kept one, and
+    they are deleted. References change before the deletes, so an interrupted run never
+    leaves a dangling one.
+
+    Only entries that start a loader file (a FILEPATH node) are merged. The firmware's own
+    device entries are left alone: Lenovo firmware, for one, keeps two "PCI LAN" entries with
+    the same VenMsg path, one active and hidden, one inactive, and recreates what it misses."""
     if not kind.writable:
         raise BootError(f"{kind.value}#### entries belong to the firmware; efikit only reads them")
     order = _order(manager, kind)
     groups: dict[object, list[BootEntry]] = {}
     for entry in manager.entries(kind):
         if entry.option is not None:
-            groups.setdefault(loader_key(entry.option), []).append(entry)
+            key = loader_key(entry.option)
+            if key.file_path:
+                groups.setdefault(key, []).append(entry)
     merges: list[Merge] = []
     removed: dict[int, BootEntry] = {}
     for entries in groups.values():
         if len(entries) < 2:
             continue
-        kept, *others = _by_order(entries, order)
+        active = [e for e in entries if e.option is not None and e.option.active]
+        kept = _by_order(active or entries, order)[0]
+        others = [e for e in entries if e is not kept]
         merges.append(Merge(kept.number, tuple(sorted(e.number for e in others))))
         removed.update((e.number, e) for e in others)
     if not merges:
