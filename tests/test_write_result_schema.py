@@ -1,0 +1,76 @@
+"""The --json write results of the boot commands validate against
+efikit/schemas/write-result.schema.json, in every outcome."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+import efikit
+from efikit.cli.write_result import file_change, result
+from test_boot_cli import FWUPD, LOADER, run
+from test_boot_support import copy_machine
+
+SCHEMA = json.loads((Path(efikit.__file__).parent / "schemas" /
+                     "write-result.schema.json").read_text())
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def check(document: dict[str, Any]) -> None:
+    errors = sorted(VALIDATOR.iter_errors(document), key=str)
+    assert not errors, [e.message for e in errors]
+
+
+def test_every_outcome_validates(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    store = copy_machine(FWUPD, tmp_path)
+    runs = [
+        ("add", "-L", "M", "--device-path", LOADER, "--dry-run"),
+        ("add", "-L", "M", "--device-path", LOADER, "--backup", str(tmp_path / "b.json")),
+        ("add", "-L", "M", "--device-path", LOADER),
+        ("ensure", "-L", "M", "--device-path", LOADER, "--first"),
+        ("add", "-L", "M", "--device-path", LOADER, "--allow-duplicate"),
+        ("dedupe",),
+        ("edit", "3", "--label", "N"),
+        ("rm", "--label", "nothing", "--missing-ok"),
+        ("timeout", "3"), ("next", "0"), ("next", "--clear"),
+        ("order", "set", "0,1,2,3"), ("order", "move", "3", "--to", "last"),
+        ("order", "dedupe"), ("order", "prune"), ("hide", "3"), ("deactivate", "3"),
+    ]
+    results = set()
+    for args in runs:
+        code, out, err = run(capsys, store, *args, "--json")
+        assert code == 0, err
+        document = json.loads(out)
+        check(document)
+        results.add(document["result"])
+    assert results == {"applied", "unchanged", "dry-run"}
+
+    from efikit.errors import StoreError
+    from efikit.vars.efivarfs import EfivarfsStore
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise StoreError("EIO")
+
+    monkeypatch.setattr(EfivarfsStore, "set", failing)
+    code, out, _ = run(capsys, store, "timeout", "9", "--json")
+    assert code == 1
+    document = json.loads(out)
+    check(document)
+    assert document["result"] == "failed" and document["failed_change"] == 0
+
+
+def test_file_changes_validate_and_the_schema_is_strict() -> None:
+    document = result([file_change(r"\EFI\m\boot-b.efi", b"old", b"new", "applied")],
+                      dry_run=False)
+    check(document)
+    assert document["changes"][0]["before"] == hashlib.sha256(b"old").hexdigest()
+    assert document["changes"][0]["size_after"] == 3
+    broken = dict(document, result="done")
+    assert list(VALIDATOR.iter_errors(broken))
+    missing = {k: v for k, v in document.items() if k != "failed_change"}
+    assert list(VALIDATOR.iter_errors(missing))
