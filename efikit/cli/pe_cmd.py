@@ -127,7 +127,10 @@ def inspect_cmd(file: str, as_json: bool, slot: str | None, placeholder: str) ->
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
 def hash_cmd(file: str, algorithm: str, padded: bool, as_json: bool) -> None:
     """The Authenticode hash of FILE, as edk2 measures it into PCR 4 and checks it in db/dbx."""
-    digest = authenticode_hash(file, algorithm.lower(), padded=padded)
+    from efikit.cli.progress import byte_progress  # noqa: PLC0415
+
+    with byte_progress(f"hashing {file}", enabled=not as_json) as progress:
+        digest = authenticode_hash(file, algorithm.lower(), padded=padded, progress=progress)
     if as_json:
         echo_json({"file": file, "algorithm": algorithm.lower(), "padded": padded,
                    "digest": digest.hex()})

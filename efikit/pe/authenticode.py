@@ -26,7 +26,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 from efikit.errors import PEFormatError, UsageError
 from efikit.pe.layout import PELayout, read_layout
@@ -98,7 +98,11 @@ def _new_hashers(algorithms: Iterable[str]) -> dict[str, "hashlib._Hash"]:
     return hashers
 
 
-def _stream(f: BinaryIO, plan: HashPlan, hashers: dict[str, "hashlib._Hash"]) -> None:
+def _stream(f: BinaryIO, plan: HashPlan, hashers: dict[str, "hashlib._Hash"],
+            progress: Callable[[int, int], None] | None = None) -> None:
+    """Hash ``plan``'s ranges; ``progress(done, total)`` after each chunk when given."""
+    total = plan.hashed_bytes
+    done = 0
     buffer = bytearray(BUFFER_SIZE)
     view = memoryview(buffer)
     updates = [h.update for h in hashers.values()]
@@ -120,6 +124,9 @@ def _stream(f: BinaryIO, plan: HashPlan, hashers: dict[str, "hashlib._Hash"]) ->
                 update(chunk)
             remaining -= got
             position += got
+            if progress is not None:
+                done += got
+                progress(done, total)
     if plan.padding:
         zeros = bytes(plan.padding)
         for update in updates:
@@ -127,19 +134,22 @@ def _stream(f: BinaryIO, plan: HashPlan, hashers: dict[str, "hashlib._Hash"]) ->
 
 
 def authenticode_digests(path: str | os.PathLike[str], algorithms: Iterable[str] = ("sha256",),
-                         padded: bool = False) -> dict[str, bytes]:
-    """Authenticode digests of the file at ``path``, one per algorithm, in one pass."""
+                         padded: bool = False,
+                         progress: Callable[[int, int], None] | None = None) -> dict[str, bytes]:
+    """Authenticode digests of the file at ``path``, one per algorithm, in one pass
+    (``progress(bytes_done, bytes_total)`` is called as it goes, when given)."""
     hashers = _new_hashers(algorithms)
     with Path(path).open("rb", buffering=0) as f:
         layout = read_layout(f)
-        _stream(f, hash_plan(layout, padded), hashers)
+        _stream(f, hash_plan(layout, padded), hashers, progress)
     return {name: h.digest() for name, h in hashers.items()}
 
 
 def authenticode_hash(path: str | os.PathLike[str], algorithm: str = "sha256",
-                      padded: bool = False) -> bytes:
+                      padded: bool = False,
+                      progress: Callable[[int, int], None] | None = None) -> bytes:
     """The Authenticode digest of the file at ``path`` with one algorithm."""
-    return next(iter(authenticode_digests(path, (algorithm,), padded).values()))
+    return next(iter(authenticode_digests(path, (algorithm,), padded, progress).values()))
 
 
 def authenticode_digests_of(f: BinaryIO, layout: PELayout, algorithms: Iterable[str]
