@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := ovmf qemu-system-x86 swtpm swtpm-tools gnu-efi mtools dosfsto
 	efibootmgr efivar sbsigntool pesign osslsigncode shim-signed grub-efi-amd64-signed \
 	systemd-boot-efi gcc make libc6-dev openssl
 
-.PHONY: all venv install install-test debs demo-debs demo test test-unit bench fuzz clean
+.PHONY: all venv install install-test debs demo-debs demo test test-unit bench fuzz man clean
 
 all: install
 
@@ -57,6 +57,10 @@ test-unit: install-test
 
 bench: debs install-test
 	$(PY) bench/run_all.py
+
+# Man pages generated from the commands' own help (tests/test_cli_surface.py keeps man/ in step).
+man: install
+	$(PY) -m efikit.cli.manpage man
 
 fuzz: install-test
 	$(PY) tests/fuzz/fuzz_devpath.py -atheris_runs=1000000

@@ -1,3 +1,5 @@
+"""`python -m efikit`: the same as the `efikit` command."""
 from efikit.cli.main import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from efikit import __version__
+from efikit.cli.exit_codes import FAILED, INTERRUPTED
 from efikit.errors import Error
 
 # command name -> "module:attribute" of its click group
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> Any:
         return cli.main(args=argv, prog_name="efikit", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("efikit: aborted", err=True)
-        sys.exit(1)
+        sys.exit(FAILED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -98,9 +99,9 @@ def main(argv: list[str] | None = None) -> Any:
     except OSError as exc:
         click.echo(f"efikit: error: {exc.strerror or exc}"
                    + (f": {exc.filename}" if exc.filename else ""), err=True)
-        sys.exit(1)
+        sys.exit(FAILED)
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
 
 
 def _escape_unencodable_output() -> None:
