@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import click
 import jsonschema
 import pytest
 
@@ -18,6 +19,29 @@ from test_boot_support import copy_machine
 SCHEMA = json.loads((Path(efikit.__file__).parent / "schemas" /
                      "write-result.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def write_result_commands() -> set[str]:
+    """Every command whose --json prints the write result (by its --json help), and the
+    commands that print it when they change something (boot next, boot timeout)."""
+    from efikit.cli.main import cli
+    from efikit.cli.write_result import JSON_HELP, READ_OR_WRITE_JSON_HELP
+
+    found: set[str] = set()
+
+    def walk(command: click.Command, path: list[str], ctx: click.Context) -> None:
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None
+                walk(sub, [*path, name], click.Context(sub, parent=ctx))
+        helps = {getattr(p, "help", None) for p in command.params if "--json" in
+                 getattr(p, "opts", ())}
+        if helps & {JSON_HELP, READ_OR_WRITE_JSON_HELP}:
+            found.add(" ".join(path))
+
+    walk(cli, [], click.Context(cli))
+    return found
 
 
 def check(document: dict[str, Any]) -> None:
@@ -40,7 +64,10 @@ def test_every_outcome_validates(tmp_path: Path, capsys: pytest.CaptureFixture[s
         ("timeout", "3"), ("next", "0"), ("next", "--clear"),
         ("order", "set", "0,1,2,3"), ("order", "move", "3", "--to", "last"),
         ("order", "dedupe"), ("order", "prune"), ("hide", "3"), ("deactivate", "3"),
+        ("unhide", "3"), ("activate", "3"), ("rm", "3"),
     ]
+    assert {" ".join(("boot", *a[:2])) if a[0] == "order" else f"boot {a[0]}"
+            for a in runs} == write_result_commands()
     results = set()
     for args in runs:
         code, out, err = run(capsys, store, *args, "--json")

@@ -17,9 +17,7 @@ import click
 from efikit.boot.changes import Plan, PlanApplyError, apply_tracked, write_backup
 from efikit.boot.manager import BootEntry, BootManager, BootStatus
 from efikit.boot.numbers import OptionKind, format_number, parse_number, parse_number_list
-from efikit.boot.select import EntrySelector, select_entry
 from efikit.cli.common import echo_json
-from efikit.cli.completion import complete_entry_number, complete_label, complete_loader_path
 from efikit.cli.store_option import open_cli_store
 from efikit.errors import UsageError
 
@@ -44,16 +42,23 @@ def kind_option(writable: bool = False) -> Callable[[F], F]:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def mutating(func: F) -> F:
+def mutating(func: F, reads_too: bool = False) -> F:
     """--dry-run, --json and --backup FILE for a command that changes variables."""
+    from efikit.cli.write_result import JSON_HELP, READ_OR_WRITE_JSON_HELP  # noqa: PLC0415
+
     func = click.option("--backup", "backup", metavar="FILE", type=click.Path(dir_okay=False),
                         help="Save the variables this overwrites or deletes as JSON "
                         "(restore with `efikit vars import FILE`).")(func)
     func = click.option("--json", "as_json", is_flag=True,
-                        help="Print the write result as JSON (what changed, before and after).")(func)
+                        help=READ_OR_WRITE_JSON_HELP if reads_too else JSON_HELP)(func)
     func = click.option("--dry-run", is_flag=True,
                         help="Print what would change and write nothing.")(func)
     return func
+
+
+def reading_mutating(func: F) -> F:
+    """``mutating`` for a command that also reads (without arguments: boot next, timeout)."""
+    return mutating(func, reads_too=True)
 
 
 def _run(manager: BootManager, plan: Plan, dry_run: bool, backup: str | None,
@@ -92,17 +97,37 @@ def _run(manager: BootManager, plan: Plan, dry_run: bool, backup: str | None,
             click.echo(line)
 
 
+# completion callbacks: efikit.cli.completion (and click's completion machinery) load only
+# when a shell asks
+def _complete_number(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    from efikit.cli.completion import complete_entry_number  # noqa: PLC0415
+
+    return complete_entry_number(ctx, param, incomplete)
+
+
+def _complete_label(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    from efikit.cli.completion import complete_label  # noqa: PLC0415
+
+    return complete_label(ctx, param, incomplete)
+
+
+def _complete_path(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+    from efikit.cli.completion import complete_loader_path  # noqa: PLC0415
+
+    return complete_loader_path(ctx, param, incomplete)
+
+
 def entry_selector(label_flag: str = "--label") -> Callable[[F], F]:
     """N, or --label TEXT / --path LOADER: the entry a command works on."""
     def decorate(func: F) -> F:
         for decorator in reversed([
             click.argument("number", metavar="[N]", required=False,
-                           shell_complete=complete_entry_number),
+                           shell_complete=_complete_number),
             click.option(label_flag, "select_label", metavar="TEXT",
-                         shell_complete=complete_label,
+                         shell_complete=_complete_label,
                          help="Name the entry by its label (exact match) instead of N."),
             click.option("--path", "select_path", metavar="LOADER",
-                         shell_complete=complete_loader_path,
+                         shell_complete=_complete_path,
                          help="Name the entry by its loader's file path (case-insensitive, "
                          "e.g. '\\EFI\\x\\y.efi') instead of N."),
         ]):
@@ -113,6 +138,8 @@ def entry_selector(label_flag: str = "--label") -> Callable[[F], F]:
 
 def _select(manager: BootManager, kind: OptionKind, number: str | None, label: str | None,
             path: str | None, *, missing_ok: bool = False) -> int | None:
+    from efikit.boot.select import EntrySelector, select_entry  # noqa: PLC0415
+
     return select_entry(manager, EntrySelector(number, label, path), kind, missing_ok=missing_ok)
 
 
@@ -554,6 +581,8 @@ def rm(number: str | None, select_label: str | None, select_path: str | None,
     manager = _manager()
     target = _select(manager, kind, number, select_label, select_path, missing_ok=missing_ok)
     if missing_ok and (target is None or manager.find(target, kind, decode=False) is None):
+        from efikit.boot.select import EntrySelector  # noqa: PLC0415
+
         what = EntrySelector(number, select_label, select_path).describe(kind)
         _run(manager, Plan(), dry_run, backup, as_json, (f"no {what}: nothing to do",))
         return
@@ -714,14 +743,14 @@ def order_prune(dry_run: bool, as_json: bool, backup: str | None) -> None:
 @entry_selector()
 @click.option("--clear", is_flag=True, help="Delete BootNext.")
 @click.option("--force", is_flag=True, help="Allow a number that has no Boot#### entry.")
-@mutating
+@reading_mutating
 def next_cmd(number: str | None, select_label: str | None, select_path: str | None,
              clear: bool, force: bool, dry_run: bool, as_json: bool,
              backup: str | None) -> None:
     """Show BootNext, set it to an entry (N, --label or --path: boot it once, on the next
     boot), or --clear it."""
     manager = _manager()
-    named = EntrySelector(number, select_label, select_path).given
+    named = any(v is not None for v in (number, select_label, select_path))
     if not named and not clear:
         value = manager.boot_next()
         if as_json:
@@ -753,7 +782,7 @@ def current(as_json: bool) -> None:
 @boot.command("timeout")
 @click.argument("seconds", type=click.IntRange(0, 0xFFFF), required=False)
 @click.option("--clear", is_flag=True, help="Delete Timeout (the firmware default applies).")
-@mutating
+@reading_mutating
 def timeout(seconds: int | None, clear: bool, dry_run: bool, as_json: bool,
             backup: str | None) -> None:
     """Show or set the boot-menu Timeout in seconds (0xFFFF: wait for the user)."""

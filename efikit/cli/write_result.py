@@ -19,7 +19,6 @@ changes took effect, which one failed and which were never written.
 """
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -28,6 +27,10 @@ if TYPE_CHECKING:
     from efikit.boot.changes import Change, Plan, PlanApplyError
 
 SCHEMA_ID = "efikit-write-result/1"
+#: the --json help of a command whose JSON is only this write result (tests find them by it)
+JSON_HELP = "Print the write result as JSON (what changed, before and after)."
+#: the --json help of a command that reads or writes (boot next, boot timeout)
+READ_OR_WRITE_JSON_HELP = "Print JSON: the value read, or the write result when changing it."
 
 
 def command_name() -> str:
@@ -55,6 +58,8 @@ def variable_change(change: Change, status: str) -> dict[str, Any]:
 def file_change(path: str, before: bytes | None, after: bytes | None, status: str,
                 text: list[str] | None = None) -> dict[str, Any]:
     """A file a command writes (``after`` None: deleted)."""
+    import hashlib  # noqa: PLC0415
+
     def digest(data: bytes | None) -> str | None:
         return None if data is None else hashlib.sha256(data).hexdigest()
 
