@@ -49,7 +49,7 @@ def _section(title: str) -> str:
 def _options(command: click.Command, ctx: click.Context) -> list[str]:
     lines = []
     for param in command.get_params(ctx):
-        if not isinstance(param, click.Option) or param.name == "help":
+        if not isinstance(param, click.Option) or "--help" in param.opts:
             continue  # arguments are in the usage line; --help is everywhere
         record = param.get_help_record(ctx)
         if record is None:
@@ -87,7 +87,7 @@ def _subcommands(group: click.Group, ctx: click.Context) -> list[tuple[click.Com
 
 
 def group_page(root: click.Group, name: str) -> str:
-    root_ctx = click.Context(root, info_name="efikit")
+    root_ctx = click.Context(root, info_name="efikit", **root.context_settings)
     group = root.get_command(root_ctx, name)
     assert isinstance(group, click.Group)
     ctx = click.Context(group, info_name=name, parent=root_ctx)
@@ -130,7 +130,7 @@ def _common_tail(see_also: str) -> list[str]:
 
 
 def main_page(root: click.Group) -> str:
-    ctx = click.Context(root, info_name="efikit")
+    ctx = click.Context(root, info_name="efikit", **root.context_settings)
     lines = _title("efikit", "EFI boot entries, device paths, varstores and PE loaders")
     lines += [_section("SYNOPSIS"),
               "\\fBefikit\\fR [\\fB\\-\\-vars\\fR \\fISOURCE\\fR] \\fIGROUP\\fR \\fICOMMAND\\fR "
@@ -168,7 +168,7 @@ def render_all() -> dict[str, str]:
 
     assert isinstance(cli, click.Group)
     pages = {"efikit.1": main_page(cli)}
-    ctx = click.Context(cli, info_name="efikit")
+    ctx = click.Context(cli, info_name="efikit", **cli.context_settings)
     for name in cli.list_commands(ctx):
         if isinstance(cli.get_command(ctx, name), click.Group):
             pages[f"efikit-{name}.1"] = group_page(cli, name)
