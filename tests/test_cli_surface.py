@@ -77,6 +77,8 @@ def test_completion_of_numbers_labels_and_paths(tmp_path: Path) -> None:
     assert labels.stdout.splitlines() == ["plain,Windows Boot Manager"]
     paths = _complete(f"efikit --vars {store} boot rm --path /efi/fed")
     assert paths.stdout.splitlines() == ["plain,\\EFI\\fedora\\shimx64.efi"]
+    order = _complete(f"efikit --vars {store} boot order set 0001 000")
+    assert order.stdout.splitlines() == ["plain,0000", "plain,0001", "plain,0002"]
     driver = _complete(f"efikit --vars {store} boot order --kind driver move ")
     assert driver.stdout.strip() == ""  # no Driver#### entries in this store
     commands = _complete("efikit boot en")

@@ -675,7 +675,8 @@ def _order_kind() -> OptionKind:
 
 
 @order.command("set")
-@click.argument("numbers", nargs=-1, required=True, metavar="N,N,...")
+@click.argument("numbers", nargs=-1, required=True, metavar="N,N,...",
+                shell_complete=_complete_number)
 @click.option("--force", is_flag=True, help="Allow numbers that have no entry.")
 @mutating
 def order_set(numbers: tuple[str, ...], force: bool, dry_run: bool, as_json: bool,
