@@ -270,3 +270,34 @@ def test_plain_covers_field_types_by_type() -> None:
     assert plain(Colour(5)) == 5 and plain(True) is True
     assert plain((b"\x01", (2, bytearray(b"\x03")))) == ["01", [2, "03"]]
     assert plain({1: memoryview(b"\xff")}) == {"1": "ff"}
+
+
+def test_every_node_field_has_a_json_form_by_type() -> None:
+    """No field of any generated or corpus node reaches plain()'s last-resort str(): each
+    leaf is a type plain() maps on purpose (a new field type must be added there)."""
+    import dataclasses
+    import enum
+    import ipaddress
+    import uuid
+
+    explicit = (type(None), bool, str, int, bytes, uuid.UUID, ipaddress.IPv4Address,
+                ipaddress.IPv6Address, enum.Enum)
+    leaves: Counter[str] = Counter()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for field in dataclasses.fields(value):
+                walk(getattr(value, field.name))
+        else:
+            assert isinstance(value, explicit), type(value)
+            leaves[type(value).__name__] += 1
+
+    paths = _generated_paths() + [DevicePath.from_bytes(p.read_bytes())
+                                  for p in DEVICE_PATH_FILES]
+    for path in paths:
+        for node in path.nodes:
+            walk(node)
+    assert {"IPv4Address", "IPv6Address", "UUID", "bytes", "int", "str"} <= set(leaves)
