@@ -29,6 +29,7 @@ from efikit.codec.loadoption import LoadOption
 from efikit.vars.open import open_store
 from efikit.vars.store import EFI_GLOBAL_VARIABLE
 from firmware import oracle
+from node_field_schemas import node_classes, updated_common_schema
 
 SCHEMAS = REPO_ROOT / "efikit" / "schemas"
 SAMPLE = REPO_ROOT / "fixtures" / "sample-machine"
@@ -50,7 +51,8 @@ REGISTRY: Registry = Registry().with_resources(
 
 
 def validator(command: str) -> Draft202012Validator:
-    return Draft202012Validator(DOCUMENTS[f"{command}.schema.json"], registry=REGISTRY)
+    return Draft202012Validator(DOCUMENTS[f"{command}.schema.json"], registry=REGISTRY,
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def json_commands() -> set[str]:
@@ -179,6 +181,28 @@ def test_schemas_are_valid_draft_2020_12() -> None:
     for name, document in DOCUMENTS.items():
         Draft202012Validator.check_schema(document)
         assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema", name
+
+
+def test_node_field_schemas_follow_the_node_classes() -> None:
+    """common.schema.json's per-kind `fields` are the node dataclasses' fields with their
+    types (regenerate with `python tests/node_field_schemas.py`)."""
+    assert DOCUMENTS["common.schema.json"] == updated_common_schema()
+    kinds = DOCUMENTS["common.schema.json"]["$defs"]["node"]["properties"]["kind"]["enum"]
+    assert {"IPv4Node", "IPv6Node", "HardDriveNode", "RawNode", "VendorNode"} <= set(kinds)
+    assert len(kinds) == len(node_classes()) >= 55
+
+
+def test_a_wrong_field_type_is_caught_by_the_schema() -> None:
+    """The per-kind rules bite: an IPv4 field that is not an address fails validation."""
+    path = DevicePath.from_text("IPv4(192.168.0.2,TCP,Static,10.0.0.1,10.0.0.254,255.255.255.0)")
+    document = run_json(["devpath", "decode", path.to_bytes().hex(), "--json"])
+    check = validator("devpath-decode")
+    assert not list(check.iter_errors(document))
+    document["nodes"][0]["fields"]["gateway"] = "not an address"
+    assert list(check.iter_errors(document))
+    document["nodes"][0]["fields"]["gateway"] = None
+    document["nodes"][0]["fields"]["extra"] = 1
+    assert list(check.iter_errors(document))
 
 
 def test_every_json_command_has_a_schema_and_runs_here(tmp_path: Path) -> None:
