@@ -186,7 +186,8 @@ def test_schemas_are_valid_draft_2020_12() -> None:
 def test_node_field_schemas_follow_the_node_classes() -> None:
     """common.schema.json's per-kind `fields` are the node dataclasses' fields with their
     types (regenerate with `python tests/node_field_schemas.py`)."""
-    assert DOCUMENTS["common.schema.json"] == updated_common_schema()
+    assert DOCUMENTS["common.schema.json"] == updated_common_schema(), \
+        "node classes changed: run `python tests/node_field_schemas.py` to update the schema"
     kinds = DOCUMENTS["common.schema.json"]["$defs"]["node"]["properties"]["kind"]["enum"]
     assert {"IPv4Node", "IPv6Node", "HardDriveNode", "RawNode", "VendorNode"} <= set(kinds)
     assert len(kinds) == len(node_classes()) >= 55
