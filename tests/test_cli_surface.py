@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,44 @@ def test_exit_code_table_in_the_readme() -> None:
     rows = re.findall(r"^\| (\d+) \| (.+) \|$", readme.split("### Exit codes", 1)[1]
                       .split("\n\n", 2)[1], re.MULTILINE)
     assert [(int(code), text) for code, text in rows] == list(EXIT_CODES)
+
+
+def _console_blocks(text: str) -> list[list[tuple[str, list[str]]]]:
+    """(command, expected output lines) of each ```console block in ``text``."""
+    blocks = []
+    for block in re.findall(r"```console\n(.*?)```", text, re.DOTALL):
+        steps: list[tuple[str, list[str]]] = []
+        lines = block.splitlines()
+        index = 0
+        while index < len(lines):
+            command = lines[index][2:]
+            while command.endswith("\\"):
+                index += 1
+                command = command[:-1] + lines[index].strip()
+            index += 1
+            output = []
+            while index < len(lines) and not lines[index].startswith("$ "):
+                output.append(lines[index])
+                index += 1
+            steps.append((command, output))
+        blocks.append(steps)
+    return blocks
+
+
+def test_readme_scripting_tour_is_real_output(tmp_path: Path) -> None:
+    """The README's ensure / selection / --json examples, run on the ThinkPad T480s corpus
+    machine they were written from, print exactly what the README shows."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("For scripts and configuration management", 1)[1]
+    section = section.split("`boot add --disk IMAGE_OR_DEV", 1)[0]
+    blocks = _console_blocks(section)
+    assert len(blocks) == 2 and sum(len(b) for b in blocks) >= 8
+    machine = REPO / "tests" / "corpus" / "efivars" / "go-uefi-lenovo-thinkpad-t480s"
+    shutil.copytree(machine, tmp_path / "efivars")
+    env = dict(os.environ, PATH=f"{CONSOLE_SCRIPT.parent}:{os.environ['PATH']}")
+    env.pop("EFIKIT_VARS", None)
+    for steps in blocks:
+        for command, expected in steps:
+            done = subprocess.run(["bash", "-c", command + " 2>&1"], cwd=tmp_path, env=env,
+                                  capture_output=True, text=True)
+            assert done.stdout.splitlines() == expected, command
