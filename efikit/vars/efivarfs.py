@@ -69,6 +69,8 @@ _REFUSALS = {
 
 
 def _refusal(exc: OSError) -> str:
+    if isinstance(exc, fileio.FileRefused):
+        return str(exc.strerror)
     if exc.errno in _REFUSALS:
         return _REFUSALS[exc.errno]
     name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
@@ -380,8 +382,6 @@ class EfivarfsStore(VariableStore):
                 _write_once(fd, payload)
             finally:
                 os.close(fd)
-        except fileio.FileRefused as exc:
-            raise StoreError(f"cannot write variable {label}: {exc.strerror}") from None
         except OSError as exc:
             raise StoreError(f"cannot write variable {label}: {_refusal(exc)}") from None
         finally:
@@ -393,8 +393,6 @@ class EfivarfsStore(VariableStore):
         try:
             with replacing(path, follow_symlinks=False) as (fd, _):
                 _write_once(fd, payload)
-        except fileio.FileRefused as exc:
-            raise StoreError(f"cannot write variable {label}: {exc.strerror}") from None
         except OSError as exc:
             raise StoreError(f"cannot write variable {label}: {_refusal(exc)}") from None
         finally:
@@ -433,8 +431,9 @@ def _parse_file_name(entry: str) -> VariableName | None:
 
 def _write_once(fd: int, payload: bytes) -> None:
     written = os.write(fd, payload)
-    if written != len(payload):
-        raise OSError(errno.EIO, f"short write: {written} of {len(payload)} bytes")
+    if written != len(payload):  # the kernel turned it into a SetVariable of a truncated value
+        raise fileio.FileRefused(errno.EIO, f"short write: {written} of {len(payload)} bytes "
+                                 "(file system full or file size limit?)", "<variable>")
 
 
 def _unlink_quietly(path: Path) -> None:
