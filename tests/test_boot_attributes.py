@@ -3,8 +3,9 @@
 The specification's values are written out literally here (UEFI 2.10, 3.1.3 "Load
 Options"), never taken from efikit's constants; efibootmgr's -a/-A (libefivar's
 LOAD_OPTION_ACTIVE) and virt-firmware's LOAD_OPTION_* flags must agree with them and with
-efikit bit for bit. The firmware side (OVMF skips an inactive entry and leaves a hidden one
-out of its Boot Manager menu) is in tests/firmware/test_boot_entries.py.
+efikit bit for bit. The firmware side is in tests/firmware/test_boot_entries.py: OVMF skips
+an entry without ACTIVE, and still boots one that `efikit boot hide` marked HIDDEN (HIDDEN only
+keeps an entry out of OVMF's menus, which these tests do not drive).
 """
 from __future__ import annotations
 

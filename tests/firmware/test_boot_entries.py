@@ -97,3 +97,25 @@ def test_load_option_data_reaches_the_loader(  # type: ignore[no-untyped-def]
     assert result.runs[0]["loadoptions"] == "fail".encode("utf-16-le").hex()
     assert result.runs[0]["action"] == "fail"
     assert result.runs[1].number("bootcurrent") == B
+
+
+def test_hidden_entry_is_still_booted_from_boot_order(  # type: ignore[no-untyped-def]
+    make_disk, make_varstore, probe_efi: Path
+) -> None:
+    """LOAD_OPTION_HIDDEN only keeps an entry out of the firmware's menus (UEFI 2.10, 3.1.3):
+    `efikit boot hide` sets bit 0x8 alone, and OVMF still boots the entry first."""
+    from efikit.boot import BootManager
+    from efikit.codec.loadoption import LoadOptionAttributes
+    from efikit.vars.edk2 import Edk2Store
+
+    disk = _ab_disk(make_disk, probe_efi)
+    varstore = make_varstore()
+    write_boot_config(varstore, _ab_entries(), [A, B])  # type: ignore[arg-type]
+    manager = BootManager(Edk2Store.open(varstore))
+    manager.apply(manager.plan_set_flag(A, LoadOptionAttributes.HIDDEN, True))
+    raw = read_boot_config(varstore).raw[A]
+    assert int.from_bytes(raw[:4], "little") == 0x00000001 | 0x00000008  # ACTIVE | HIDDEN
+
+    probe = harness.boot(disk, varstore).probe
+    assert probe["slot"] == "A"
+    assert probe.number("bootcurrent") == A
