@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := ovmf qemu-system-x86 swtpm swtpm-tools gnu-efi mtools dosfsto
 	efibootmgr efivar sbsigntool pesign osslsigncode shim-signed grub-efi-amd64-signed \
 	systemd-boot-efi gcc make libc6-dev openssl
 
-.PHONY: all venv install install-test debs demo-debs demo test test-unit bench fuzz man clean
+.PHONY: all venv install install-test debs demo-debs demo test test-unit bench fuzz man mutate clean
 
 all: install
 
@@ -64,6 +64,10 @@ man: install
 
 fuzz: install-test
 	$(PY) tests/fuzz/fuzz_devpath.py -atheris_runs=1000000
+
+# Plants the documented bugs of tests/mutate.py one at a time; fails if a test misses one.
+mutate: install-test
+	$(PY) tests/mutate.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info efikit/_native*.so efikit/_native.c

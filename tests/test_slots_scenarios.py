@@ -235,6 +235,25 @@ def test_5_damage_reported_and_repaired(fresh) -> None:  # type: ignore[no-untyp
     del manager
 
 
+def test_5_recover_points_boot_next_at_the_kept_duplicate(fresh) -> None:  # type: ignore[no-untyped-def]
+    """A pending trial whose BootNext names a duplicate that recover removes keeps its trial:
+    BootNext follows to the entry kept for the same slot."""
+    store = fresh.store
+    b = read_status(fresh).slot("B").entry
+    store.set("Boot0007", EFI_GLOBAL_VARIABLE, store.get(f"Boot{b:04X}", EFI_GLOBAL_VARIABLE).data)
+    order = list(BootManager(store).order() or ())
+    store.set("BootOrder", EFI_GLOBAL_VARIABLE,
+              b"".join(n.to_bytes(2, "little") for n in order + [7]))
+    set_u16(store, "BootNext", 7)  # the copy of B, behind the original in BootOrder
+    assert read_status(fresh).boot_next_slot == "B"
+    apply(fresh, plan_recover(fresh))
+    after = BootManager(store)
+    assert 7 not in after.numbers()
+    assert after.boot_next() == b
+    assert read_status(fresh).verdict == TRIAL_PENDING
+    assert firmware_boot(fresh) == "B"
+
+
 def test_5_repairs_entry_pointing_at_old_partition(fresh) -> None:  # type: ignore[no-untyped-def]
     a = read_status(fresh).slot("A").entry
     fresh.store.set(f"Boot{a:04X}", EFI_GLOBAL_VARIABLE, _option(
