@@ -37,8 +37,6 @@ OVMF_DXEFV = "7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1"
 OVMF_SHELL = "7C04A583-9E3E-4F1C-AD65-E05268D0B4D1"  # returns to BdsDxe after startup.nsh
 # UiApp waits for a key press: it gets a boot of its own that stops at BdsDxe's "loading" line.
 OVMF_INTERACTIVE = {"462CAA21-7614-4503-836E-8AB6F4662331": "UiApp"}
-# OVMF's PcdBootManagerMenuFile: BdsDxe never boots it from BootOrder or BootNext (seen here).
-OVMF_BOOT_MANAGER_MENU = "EEC25BDC-67F2-4D95-B1D5-F81B2039D11D"
 
 FIRST_NUMBER = 0x2000
 END_ENTIRE = b"\x7f\xff\x04\x00"
@@ -51,8 +49,6 @@ BDS_LINE = re.compile(r'^BdsDxe: (failed to load|loading|starting) Boot([0-9A-F]
 
 EXCEPTION_BBS = ("BdsDxe skips a legacy BBS entry without a message, and the Shell prints only "
                  "the display-only form: edk2 prints this full text nowhere on OVMF")
-EXCEPTION_MENU = ("OVMF's own BootManagerMenuApp (its PcdBootManagerMenuFile): BdsDxe never "
-                  "boots it from BootOrder or BootNext, so it prints no line for it")
 
 
 def _guid_text(raw: bytes) -> str:
@@ -191,8 +187,8 @@ class Row:
     how: str  # where the text came from, or why edk2 does not print it
 
 
-EXCEPTION_DELETED = ("OVMF deleted this Fv()/FvFile() entry during the boot (it is gone from the "
-                     "varstore OVMF left), so neither BdsDxe nor the Shell printed it")
+EXCEPTION_DELETED = ("OVMF deleted this entry during the boot (it is gone from the varstore OVMF "
+                     "left), so neither BdsDxe nor the Shell printed it")
 EXCEPTION_NOT_IN_ORDER = ("OVMF took this entry out of BootOrder during the boot, and bcfg boot "
                           "dump lists only BootOrder's entries")
 
@@ -231,8 +227,6 @@ def rows_from_boot(paths: list[Needed], entries: list[Entry], bds: dict[int, tup
                     text, how = "", "BdsDxe's line is cut by its print buffer"
                 if not text and nodes(item.data)[0][0] == BBS_TYPE:
                     how = EXCEPTION_BBS
-                elif not text and ovmf_app(item.data) == OVMF_BOOT_MANAGER_MENU:
-                    how = EXCEPTION_MENU
                 elif not text and how == "BdsDxe":
                     how = "no BdsDxe line"
             if not text and first.number not in kept:
