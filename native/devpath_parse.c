@@ -1,7 +1,8 @@
 /* Canonical device-path text -> binary, for the common node types.
  *
- * Only the exact forms efikit prints are accepted (every argument present, 0x-hex or
- * decimal numbers, GUIDs as 8-4-4-4-12, nodes separated by '/', instances by ',' or ',/').
+ * Only the exact forms efikit prints are accepted (keywords in their case, every argument
+ * present, 0x-hex or decimal numbers, GUIDs as 8-4-4-4-12, nodes separated by '/', instances
+ * by ',' or ',/', no blanks around nodes, file paths without parentheses).
  * Anything else (other spellings, defaults, errors, other keywords) returns
  * EFIKIT_RENDER_UNSUPPORTED and the Python parser, the reference, does the work.
  */
@@ -325,6 +326,11 @@ static int file_path_node(bin_t *b, const char *s, size_t n)
     return 0;
 }
 
+static int plain_edge(char c)
+{
+    return (unsigned char)c > 0x20 && (unsigned char)c < 0x7F;
+}
+
 static int is_name_char(char c, int first)
 {
     if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) return 1;
@@ -367,7 +373,10 @@ int efikit_devpath_from_text(const char *text, size_t len, uint32_t keywords, ui
                 if (text[end] == '(' || text[end] == ')') return EFIKIT_RENDER_UNSUPPORTED;
                 end++;
             }
-            if (end == i || file_path_node(&b, text + i, end - i) != 0)
+            /* blanks (or non-ASCII, which may be Unicode blanks) at either end: Python
+             * trims what a paste adds there */
+            if (end == i || !plain_edge(text[i]) || !plain_edge(text[end - 1])
+                || file_path_node(&b, text + i, end - i) != 0)
                 return EFIKIT_RENDER_UNSUPPORTED;
         }
         i = end;

@@ -172,7 +172,7 @@ def test_parsing_loads_the_keyword_module() -> None:
         from efikit.codec.devpath import DevicePath
         out = []
         for text in ["Pci(0x1,0x0)", "Uri(http://x/y)", "Path(5,1,0100000000)",
-                     "Wi-Fi(home)", "NoSuchKeyword(1)"]:
+                     "Wi-Fi(home)", "\\\\NoSuchKeyword(1)"]:
             before = {_LOADED}
             path = DevicePath.from_text(text)
             out.append([path.to_text(), sorted(set({_LOADED}) - set(before))])
@@ -183,7 +183,7 @@ def test_parsing_loads_the_keyword_module() -> None:
         ["Uri(http://x/y)", ["nodes_messaging", "nodes_messaging_net"]],
         ["BBS(Floppy,,0x0)", ["generic", "nodes_bbs"]],
         ["Wi-Fi(home)", ["nodes_messaging_wireless"]],
-        ["NoSuchKeyword(1)", []],
+        ["\\NoSuchKeyword(1)", []],
     ]
 
 

@@ -114,6 +114,10 @@ def device_paths(draw: st.DrawFn) -> DevicePath:
     return DevicePath(tuple(nodes))
 
 
+def _blank_edged(name: str) -> bool:
+    return name != name.strip() or "\ufeff" in (name[0], name[-1])
+
+
 @given(our_nodes)
 @settings(max_examples=600)
 def test_node_decode_encode(node: Node) -> None:
@@ -126,6 +130,11 @@ def test_node_decode_encode(node: Node) -> None:
 def test_node_text_round_trip(node: Node) -> None:
     path = DevicePath((node,))
     text = path.to_text()
+    if not path.text_round_trips():
+        # the one node these strategies build whose text cannot carry it: a file name with
+        # blanks at an end, which the reader trims as a paste's
+        assert isinstance(node, FilePathNode) and _blank_edged(node.path), text
+        return
     again = DevicePath.from_text(text)
     assert again == path, text
     assert again.to_text() == text
@@ -138,6 +147,10 @@ def test_path_bytes_and_text_round_trip(path: DevicePath) -> None:
     data = path.to_bytes()
     assert DevicePath.from_bytes(data) == path
     text = path.to_text()
+    if not path.text_round_trips():
+        assert any(isinstance(node, FilePathNode) and _blank_edged(node.path)
+                   for node in path.nodes), text
+        return
     assert DevicePath.from_text(text).to_bytes() == data
     assert DevicePath.from_text(text).to_text() == text
 

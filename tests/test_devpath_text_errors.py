@@ -87,11 +87,31 @@ def test_pasted_spellings(pasted: str, expected: str) -> None:
     assert DevicePath.from_text(pasted).to_text() == expected
 
 
-@pytest.mark.parametrize("text", ["Pci(0x1,0x0)junk", "pci(0x0,0x0)", "Foo(1,2)", "Pci",
-                                  "\\EFI\\(odd) name.efi"])
-def test_unknown_or_malformed_keywords_are_file_paths_like_edk2(text: str) -> None:
+@pytest.mark.parametrize("text", ["Pci", "bootx64.efi", "\\EFI\\(odd) name.efi",
+                                  "\\Pci(0x1,0x0)", "\\EFI\\x.efi (old)"])
+def test_plain_paths_are_file_paths_like_edk2(text: str) -> None:
     path = DevicePath.from_text(text)
     assert path.file_path() == text
+
+
+# issue 10: edk2 turns these into file-path nodes; efikit refuses, naming the column
+NOT_NODES = [
+    ("Foo(1,2)", 1, "not 'Foo'"),
+    ("EDD10(0x80)", 1, "not 'EDD10'"),
+    ("PciRoot(0x0)/Pcie(0x1,0x0)", 14, "did you mean Pci"),
+    ("HD(1,GPT,C12A7328-F81F-11D2-BA4B-00A0C93EC93B,0x1,0x2)/VenHW2(x)", 56, "not 'VenHW2'"),
+    ("Pci(0x1,0x0)junk", 13, "'/' or ',' after ')'"),
+    ("x(1).efi", 5, "'/' or ',' after ')'"),
+    ("PciRoot(0x0)//Pci(0x1,0x0)", 14, "a single '/' before the Pci(...) node"),
+]
+
+
+@pytest.mark.parametrize(("text", "column", "expected"), NOT_NODES, ids=[t[0] for t in NOT_NODES])
+def test_text_shaped_like_a_node_is_refused(text: str, column: int, expected: str) -> None:
+    with pytest.raises(TextParseError) as caught:
+        DevicePath.from_text(text)
+    assert caught.value.column == column, str(caught.value)
+    assert expected in caught.value.expected, str(caught.value)
 
 
 # hex, offset of the fault, reason

@@ -185,8 +185,8 @@ register_text(TYPE_MEDIA, 0x04, _file_path_text_at, _check_file_path)
 
 @keyword("File")
 def _parse_file(args: TextArgs) -> Node:
-    """efibootmgr's and people's File(\\path) spelling."""
-    return FilePathNode(args.inner)
+    """People's File(\\path) spelling; forward slashes are path separators there."""
+    return FilePathNode(args.inner.replace("/", "\\"))
 
 
 @keyword("VenMedia")

@@ -7,11 +7,12 @@ the bytes. Decoding still raises every DecodeError the object model raises.
 """
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Union
 
-from efikit.errors import DecodeError
+from efikit.errors import DecodeError, Error, TextParseError
 
 from .base import (
     _CHECKS,
@@ -36,7 +37,16 @@ from .framing import (
     frame_nodes_python,
 )
 from .nodes_media import FilePathNode
-from .textparse import TextArgs, keyword_parser, split_keyword, split_nodes
+from .textparse import (
+    NodeText,
+    TextArgs,
+    TextDialect,
+    not_a_node,
+    resolve_keyword,
+    split_keyword,
+    split_nodes,
+    text_dialect,
+)
 
 END_ENTIRE = b"\x7f\xff\x04\x00"
 _END_ENTIRE_KEY = text_key(TYPE_END, SUBTYPE_END_ENTIRE)
@@ -113,17 +123,33 @@ class DevicePath:
         return self.to_text()
 
     @classmethod
-    def from_text(cls, text: str) -> DevicePath:
-        """Parse device-path text: everything to_text prints, plus common variants
-        (``File(\\path)``, forward slashes, lower-case hex and GUIDs, efibootmgr spellings)."""
+    def from_text(cls, text: str, dialect: str = "edk2") -> DevicePath:
+        """Parse device-path text. ``dialect="edk2"`` (the default) reads what edk2's
+        DevicePathToText prints and its common variants: keywords in any case, whitespace
+        around nodes, ``File(\\path)`` and forward slashes in file paths, lower-case hex and
+        GUIDs. ``dialect="efibootmgr"`` reads what efibootmgr -v (libefivar) prints, whose
+        numbers and byte orders differ; a node whose efibootmgr text does not say what its
+        bytes were is refused. Text that looks like a node but is not one is refused (a
+        TextParseError naming the column), never read as a file name."""
+        keywords = text_dialect(dialect)
         nodes: list[Node] = []
         for piece in split_nodes(text):
-            node = _parse_node(text, piece.text, piece.column)
-            if node is not None:
-                nodes.append(node)
+            if piece.text:
+                node = _parse_node(text, piece, keywords)
+                if node is not None:
+                    nodes.append(node)
             if piece.ends_instance:
+                if keywords.single_instance:
+                    raise TextParseError(text, piece.column + len(piece.text) + 1,
+                                         keywords.single_instance)
                 nodes.append(EndInstanceNode())
         return cls(tuple(nodes))
+
+    def text_round_trips(self) -> bool:
+        """True if ``to_text()`` reads back (``from_text``) to exactly these bytes. False for
+        the paths whose edk2 text drops bytes (an HD signature edk2 does not print, a Uart's
+        reserved field, a short IPv4 node, ...): keep such a path as bytes, not as text."""
+        return text_round_trips(self.to_text(), self.to_bytes())
 
     # ---- views --------------------------------------------------------------------------
     @property
@@ -162,14 +188,44 @@ class DevicePath:
         return joined
 
 
-def _parse_node(whole: str, node_text: str, column: int) -> Node | None:
+def _parse_node(whole: str, piece: NodeText, keywords: TextDialect) -> Node | None:
+    node_text = piece.text
+    if piece.slash_path:
+        return _slash_path(whole, piece)
     split = split_keyword(node_text)
     if split is not None:
         name, inner = split
-        parser = keyword_parser(name)
-        if parser is not None:
-            return parser(TextArgs(whole, column, name, inner))
+        found = keywords.parser(name)
+        if found is not None:
+            canonical, parser = found
+            paren = piece.column + node_text.index("(")
+            return parser(TextArgs(whole, paren - len(canonical), canonical, inner))
+        raise not_a_node(whole, piece)
+    if "(" in node_text or ")" in node_text:
+        if not node_text.startswith("\\"):
+            raise not_a_node(whole, piece)
     return FilePathNode(node_text)
+
+
+def _slash_path(whole: str, piece: NodeText) -> Node:
+    """A file path written with forward slashes: '/EFI/x.efi' → '\\EFI\\x.efi'."""
+    first = piece.text.lstrip("/\\").split("/")[0]
+    split = split_keyword(first)
+    if split is not None and resolve_keyword(split[0]) is not None:
+        raise TextParseError(whole, piece.column + 1,
+                             f"a single '/' before the {split[0]}(...) node")
+    return FilePathNode(_SLASHES.sub("\\\\", piece.text))
+
+
+_SLASHES = re.compile(r"[/\\]*/[/\\]*")
+
+
+def text_round_trips(text: str, data: bytes) -> bool:
+    """True if ``text`` reads back to exactly ``data``."""
+    try:
+        return DevicePath.from_text(text).to_bytes() == data
+    except Error:
+        return False
 
 
 # A node of a decoded path: its frame while not built, else the node.

@@ -8,6 +8,7 @@ address is an error naming the column, never a silent zero.
 """
 from __future__ import annotations
 
+import difflib
 import re
 import uuid
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ _KEYWORDS: dict[str, KeywordParser] = {}
 # keyword → the module that registered it (tests compare it to lazy_index).
 _KEYWORD_REGISTERED_BY: dict[str, str] = {}
 
-_KEYWORD_NODE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)\((.*)\)$", re.DOTALL)
+_KEYWORD_NODE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)(\s*)\((.*)\)$", re.DOTALL)
 
 
 def keyword(*names: str) -> Callable[[KeywordParser], KeywordParser]:
@@ -67,47 +68,120 @@ def all_keywords() -> dict[str, KeywordParser]:
     return dict(_KEYWORDS)
 
 
+class TextDialect:
+    """Which parser reads each keyword: a dialect's own ones (by lower-case keyword), else
+    the edk2 keyword spelled that way in any case."""
+
+    def __init__(self, name: str, own: dict[str, tuple[str, KeywordParser]] | None = None,
+                 single_instance: str = "") -> None:
+        self.name = name
+        self.own = own or {}
+        # non-empty: the dialect has no ',' between instances, and this says why
+        self.single_instance = single_instance
+
+    def parser(self, name: str) -> tuple[str, KeywordParser] | None:
+        """(the keyword as the dialect spells it, its parser), or None if not a keyword."""
+        own = self.own.get(name.lower())
+        if own is not None:
+            return own
+        canonical = resolve_keyword(name)
+        parser = keyword_parser(canonical) if canonical is not None else None
+        return (canonical, parser) if canonical is not None and parser is not None else None
+
+
+EDK2_TEXT = TextDialect("edk2")
+TEXT_DIALECTS = ("edk2", "efibootmgr")
+
+
+def text_dialect(name: str) -> TextDialect:
+    """The reader of a text dialect: 'edk2' or 'efibootmgr'."""
+    if name == "edk2":
+        return EDK2_TEXT
+    if name == "efibootmgr":
+        from .text_efibootmgr import EFIBOOTMGR_TEXT  # noqa: PLC0415 - only when asked for
+
+        return EFIBOOTMGR_TEXT
+    raise ValueError(f"unknown device-path text dialect {name!r} (known: {', '.join(TEXT_DIALECTS)})")
+
+
 @dataclass(frozen=True)
 class NodeText:
-    """One node's text, where it starts in the whole text, and whether an instance ends after it."""
+    """One node's text, where it starts in the whole text, whether an instance ends after
+    it, and whether it is a forward-slash file path (``/EFI/x.efi``, see split_nodes)."""
 
     text: str
     column: int  # 0-based index into the whole text
     ends_instance: bool
+    slash_path: bool = False
+
+
+def is_blank(char: str) -> bool:
+    """Whitespace a paste adds around device-path text (line ends, tabs, a BOM)."""
+    return char.isspace() or char == "\ufeff"
 
 
 def split_nodes(text: str) -> Iterator[NodeText]:
-    """Split device-path text into node texts the way edk2 does."""
-    position = 0
+    """Split device-path text into node texts the way edk2 does, ignoring what a paste adds:
+    whitespace at both ends and around the separators '/' and ','.
+
+    One reading differs from edk2, where edk2's would not be what anyone means: a node that
+    starts with '/' (the whole text starting with '/', or '//' between nodes) is a file path
+    written with forward slashes, up to the next ',' (``HD(...)//EFI/x.efi`` is one file
+    path, ``\\EFI\\x.efi``). A single '/' between nodes separates them, as in edk2: its own
+    text of three file-path nodes is ``HD(...)/EFI/BOOT/BOOTX64.EFI``.
+    """
     length = len(text)
+    while length and is_blank(text[length - 1]):
+        length -= 1
+    position = _skip_blanks(text, 0, length)
+    while position < length and text[position] == ",":
+        position = _skip_blanks(text, position + 1, length)  # edk2 skips leading ','
     while position < length:
-        while position < length and text[position] in "/,()":
-            # edk2 skips leading separators and stray parentheses before a node.
-            if text[position] == ")":
-                raise TextParseError(text, position + 1, "a device-path node, not ')'")
-            if text[position] == "(":
-                raise TextParseError(text, position + 1, "a device-path node, not '('")
-            position += 1
-        if position >= length:
-            return
+        char = text[position]
+        if char == ")":
+            raise TextParseError(text, position + 1, "a device-path node, not ')'")
+        if char == "(":
+            raise TextParseError(text, position + 1, "a device-path node, not '('")
+        slash_path = char == "/"
         start = position
-        open_parens: list[int] = []
-        while position < length:
-            char = text[position]
-            if char in ",/" and not open_parens:
-                break
-            if char == "(":
-                open_parens.append(position)
-            elif char == ")":
-                if not open_parens:
-                    raise TextParseError(text, position + 1, "a '(' before this ')'")
-                open_parens.pop()
-            position += 1
-        if open_parens:
-            raise TextParseError(text, open_parens[-1] + 1, "a ')' closing this '('")
+        position = _node_end(text, position, length, "," if slash_path else ",/")
+        stop = position
+        while stop > start and is_blank(text[stop - 1]):
+            stop -= 1
         ends_instance = position < length and text[position] == ","
-        yield NodeText(text[start:position], start, ends_instance)
+        yield NodeText(text[start:stop], start, ends_instance, slash_path)
+        position = _skip_blanks(text, position + 1, length)
+        if ends_instance:
+            while position < length and text[position] == ",":  # edk2 skips empty instances
+                position = _skip_blanks(text, position + 1, length)
+            if position < length and text[position] == "/":  # ",/" as edk2 prints it
+                position = _skip_blanks(text, position + 1, length)
+
+
+def _skip_blanks(text: str, position: int, length: int) -> int:
+    while position < length and is_blank(text[position]):
         position += 1
+    return position
+
+
+def _node_end(text: str, position: int, length: int, separators: str) -> int:
+    """Where the node starting at ``position`` ends: the first separator outside
+    parentheses, or ``length``."""
+    open_parens: list[int] = []
+    while position < length:
+        char = text[position]
+        if char in separators and not open_parens:
+            break
+        if char == "(":
+            open_parens.append(position)
+        elif char == ")":
+            if not open_parens:
+                raise TextParseError(text, position + 1, "a '(' before this ')'")
+            open_parens.pop()
+        position += 1
+    if open_parens:
+        raise TextParseError(text, open_parens[-1] + 1, "a ')' closing this '('")
+    return position
 
 
 def split_keyword(node_text: str) -> tuple[str, str] | None:
@@ -115,7 +189,54 @@ def split_keyword(node_text: str) -> tuple[str, str] | None:
     match = _KEYWORD_NODE.match(node_text)
     if match is None:
         return None
-    return match.group(1), match.group(2)
+    return match.group(1), match.group(3)
+
+
+def resolve_keyword(name: str) -> str | None:
+    """The keyword ``name`` spells, in any case ('pci' → 'Pci'), or None."""
+    if name in _KEYWORDS or name in KEYWORD_MODULES:
+        return name
+    return _keywords_by_lower_case().get(name.lower())
+
+
+def nearest_keywords(name: str) -> list[str]:
+    """Known keywords spelled most like ``name`` (for 'did you mean' hints)."""
+    by_lower = _keywords_by_lower_case()
+    matches = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)
+    return [by_lower[match] for match in matches]
+
+
+_LOWER_CASE_KEYWORDS: dict[str, str] = {}
+
+
+def _keywords_by_lower_case() -> dict[str, str]:
+    names = set(_KEYWORDS) | set(KEYWORD_MODULES)
+    if len(_LOWER_CASE_KEYWORDS) < len({name.lower() for name in names}):
+        for name in sorted(names):  # 'SCSI' and 'Scsi' are one keyword
+            _LOWER_CASE_KEYWORDS.setdefault(name.lower(), name)
+    return _LOWER_CASE_KEYWORDS
+
+
+def not_a_node(whole_text: str, piece: NodeText) -> TextParseError:
+    """The error for a piece shaped like a node that is not one (never a file path: a file
+    name with parentheses is written from its root, ``\\EFI\\x(1).efi``)."""
+    node_text = piece.text
+    name_match = re.match(r"[A-Za-z][A-Za-z0-9_-]*", node_text)
+    split = split_keyword(node_text)
+    if split is not None:
+        name = split[0]
+        hints = nearest_keywords(name)
+        hint = f" (did you mean {' or '.join(hints)}?)" if hints else ""
+        return TextParseError(whole_text, piece.column + 1,
+                              f"a device-path keyword, not {name!r}{hint}")
+    close = node_text.rfind(")")
+    if name_match is not None and node_text[name_match.end():].lstrip().startswith("(") \
+            and 0 <= close < len(node_text) - 1:
+        return TextParseError(whole_text, piece.column + close + 2,
+                              "'/' or ',' after ')' (a file name with parentheses is "
+                              "written from its root: \\dir\\name(1).efi)")
+    return TextParseError(whole_text, piece.column + 1,
+                          "a device-path node Keyword(...), or a file path starting with '\\'")
 
 
 class TextArgs:
