@@ -214,7 +214,9 @@ def _slash_path(whole: str, piece: NodeText) -> Node:
     if split is not None and resolve_keyword(split[0]) is not None:
         raise TextParseError(whole, piece.column + 1,
                              f"a single '/' before the {split[0]}(...) node")
-    return FilePathNode(_SLASHES.sub("\\\\", piece.text))
+    # blanks around its '/' are a paste's too; empty components are doubled slashes
+    components = [part.strip() for part in _SLASHES.split(piece.text)]
+    return FilePathNode("\\" + "\\".join(part for part in components if part))
 
 
 _SLASHES = re.compile(r"[/\\]*/[/\\]*")
