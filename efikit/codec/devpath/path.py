@@ -132,6 +132,8 @@ class DevicePath:
         bytes were is refused. Text that looks like a node but is not one is refused (a
         TextParseError naming the column), never read as a file name."""
         keywords = text_dialect(dialect)
+        if keywords.bare_file_paths:
+            _check_no_empty_node(text)
         nodes: list[Node] = []
         for piece in split_nodes(text):
             if piece.text:
@@ -190,6 +192,8 @@ class DevicePath:
 
 def _parse_node(whole: str, piece: NodeText, keywords: TextDialect) -> Node | None:
     node_text = piece.text
+    if keywords.bare_file_paths and (piece.slash_path or split_keyword(node_text) is None):
+        raise TextParseError(whole, piece.column + 1, keywords.bare_file_paths)
     if piece.slash_path:
         return _slash_path(whole, piece)
     split = split_keyword(node_text)
@@ -205,6 +209,15 @@ def _parse_node(whole: str, piece: NodeText, keywords: TextDialect) -> Node | No
         if not node_text.startswith("\\"):
             raise not_a_node(whole, piece)
     return FilePathNode(node_text)
+
+
+def _check_no_empty_node(text: str) -> None:
+    """efibootmgr prints nothing for some nodes (a USB class 254 node of another subclass):
+    an empty text or an empty last node is one of those, not a shorter path."""
+    stripped = text.rstrip()
+    if not stripped or stripped.endswith("/"):
+        raise TextParseError(text, len(stripped) + 1,
+                             "a node (efibootmgr prints nothing for some nodes)")
 
 
 def _slash_path(whole: str, piece: NodeText) -> Node:

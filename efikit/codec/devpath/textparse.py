@@ -73,11 +73,13 @@ class TextDialect:
     the edk2 keyword spelled that way in any case."""
 
     def __init__(self, name: str, own: dict[str, tuple[str, KeywordParser]] | None = None,
-                 single_instance: str = "") -> None:
+                 single_instance: str = "", bare_file_paths: str = "") -> None:
         self.name = name
         self.own = own or {}
-        # non-empty: the dialect has no ',' between instances, and this says why
+        # non-empty: the dialect has no ',' between instances (no file path outside a
+        # keyword), and this says what it has instead
         self.single_instance = single_instance
+        self.bare_file_paths = bare_file_paths
 
     def parser(self, name: str) -> tuple[str, KeywordParser] | None:
         """(the keyword as the dialect spells it, its parser), or None if not a keyword."""
