@@ -182,7 +182,7 @@ def test_add_usage_errors(fwupd: Path, capsys: pytest.CaptureFixture[str]) -> No
                "HD(1,GPT,notaguid,0x800,0x100)")[0] == 2
     code, _, err = run(capsys, fwupd, "add", "--label", "x", "--device-path", "Nope(1)",
                        "--dry-run")
-    assert code == 0 and "not a known device-path node" in err
+    assert code == 2 and "expected a device-path keyword, not 'Nope'" in err  # issue 10
     assert run(capsys, fwupd, "add", "--label", "x", "--device-path", LOADER,
                "--disk", "d.img", "--part", "1", "--loader", "x")[0] == 2
     assert run(capsys, fwupd, "add", "--label", "x", "--device-path", LOADER,

@@ -17,7 +17,7 @@ import click
 from efikit.boot.changes import Plan, PlanApplyError, apply_tracked, write_backup
 from efikit.boot.manager import BootEntry, BootManager, BootStatus
 from efikit.boot.numbers import OptionKind, format_number, parse_number, parse_number_list
-from efikit.cli.common import echo_json
+from efikit.cli.common import TEXT_FROM_OPTION, echo_json
 from efikit.cli.store_option import open_cli_store
 from efikit.errors import UsageError
 
@@ -353,22 +353,17 @@ def _optional_data(data_text: str | None, data_hex: str | None,
 
 
 def _device_path(text: str | None, disk: str | None, part: int | None,
-                 loader: str | None) -> Any:
-    """A DevicePath from --device-path, or from --disk/--part/--loader; None if neither."""
+                 loader: str | None, dialect: str = "edk2") -> Any:
+    """A DevicePath from --device-path (read in ``dialect``), or from --disk/--part/--loader;
+    None if neither."""
     from efikit.codec.devpath import DevicePath, FilePathNode  # noqa: PLC0415
 
     if text is not None:
         if disk is not None or part is not None or loader is not None:
             raise UsageError("give --device-path or --disk/--part/--loader, not both")
-        path = DevicePath.from_text(text)
+        path = DevicePath.from_text(text, dialect=dialect)
         if not path.nodes:
             raise UsageError("--device-path is empty")
-        for node in path.nodes:
-            # edk2 reads unknown node text as a file path; a typo'd keyword lands there
-            if isinstance(node, FilePathNode) and node.path.rstrip().endswith(")") \
-                    and "(" in node.path and not node.path.startswith("\\"):
-                click.echo(f"efikit: warning: {node.path!r} is not a known device-path node; "
-                           "it is stored as a file path", err=True)
         return path
     if disk is None and part is None and loader is None:
         return None
@@ -383,11 +378,30 @@ def _device_path(text: str | None, disk: str | None, part: int | None,
     return DevicePath((partition.hd_node(), FilePathNode(loader_path)))
 
 
+def _keep_lossy_path(manager: Any, number: int, kind: OptionKind, path: Any) -> Any:
+    """``path``, or the entry's current first device path when ``path`` is that path's own
+    text read back: a path whose text does not carry all its bytes (see
+    DevicePath.text_round_trips) is never rewritten by passing its text around."""
+    from efikit.errors import Error  # noqa: PLC0415
+
+    try:
+        current = manager.option(number, kind).file_paths
+    except Error:
+        return path
+    if not current or current[0].to_bytes() == path.to_bytes() \
+            or current[0].to_text() != path.to_text() or current[0].text_round_trips():
+        return path
+    click.echo("efikit: warning: --device-path is the text of the entry's device path, which "
+               "does not carry all of its bytes; its bytes are kept", err=True)
+    return current[0]
+
+
 def path_options(func: F) -> F:
     for decorator in reversed([
         click.option("--device-path", "device_path", metavar="TEXT",
                      help="Device path text, e.g. 'HD(1,GPT,<guid>,0x800,0x100000)/"
                      "\\EFI\\x\\y.efi'."),
+        TEXT_FROM_OPTION,
         click.option("--disk", metavar="DEV_OR_IMAGE",
                      help="Build the path from this disk's GPT (with --part and --loader)."),
         click.option("--part", type=int, metavar="N", help="Partition number on --disk."),
@@ -414,8 +428,8 @@ def path_options(func: F) -> F:
               help="Add a new entry even if one already boots this loader with this data.")
 @kind_option(writable=True)
 @mutating
-def add(label: str, device_path: str | None, disk: str | None, part: int | None,
-        loader: str | None, data_text: str | None, data_hex: str | None,
+def add(label: str, device_path: str | None, text_dialect: str, disk: str | None,
+        part: int | None, loader: str | None, data_text: str | None, data_hex: str | None,
         data_file: str | None, inactive: bool, hidden: bool, first: bool,
         number: str | None, allow_duplicate: bool, kind_name: str, dry_run: bool,
         as_json: bool, backup: str | None) -> None:
@@ -428,7 +442,7 @@ def add(label: str, device_path: str | None, disk: str | None, part: int | None,
 
     kind = OptionKind.parse(kind_name)
     option = _described_option(label, device_path, disk, part, loader, data_text, data_hex,
-                                data_file, inactive, hidden)
+                                data_file, inactive, hidden, text_dialect)
     manager = _manager()
     chosen = parse_number(number, kind) if number is not None else None
     outcome = plan_add_or_reuse(manager, option, kind, number=chosen, first=first,
@@ -440,8 +454,8 @@ def add(label: str, device_path: str | None, disk: str | None, part: int | None,
 def _described_option(label: str, device_path: str | None, disk: str | None,
                       part: int | None, loader: str | None, data_text: str | None,
                       data_hex: str | None, data_file: str | None, inactive: bool,
-                      hidden: bool) -> Any:
-    path = _device_path(device_path, disk, part, loader)
+                      hidden: bool, text_dialect: str = "edk2") -> Any:
+    path = _device_path(device_path, disk, part, loader, text_dialect)
     if path is None:
         raise UsageError("give --device-path TEXT or --disk DEV --part N --loader PATH")
     data = _optional_data(data_text, data_hex, data_file) or b""
@@ -464,8 +478,8 @@ def _entry_fields(kind: OptionKind, number: int | None, action: str) -> dict[str
 @click.option("--first", is_flag=True, help="The entry is to be first in BootOrder.")
 @kind_option(writable=True)
 @mutating
-def ensure(label: str, device_path: str | None, disk: str | None, part: int | None,
-           loader: str | None, data_text: str | None, data_hex: str | None,
+def ensure(label: str, device_path: str | None, text_dialect: str, disk: str | None,
+           part: int | None, loader: str | None, data_text: str | None, data_hex: str | None,
            data_file: str | None, inactive: bool, hidden: bool, first: bool, kind_name: str,
            dry_run: bool, as_json: bool, backup: str | None) -> None:
     """Make an entry exist exactly as described (and first with --first); "unchanged" when
@@ -479,7 +493,7 @@ def ensure(label: str, device_path: str | None, disk: str | None, part: int | No
 
     kind = OptionKind.parse(kind_name)
     option = _described_option(label, device_path, disk, part, loader, data_text, data_hex,
-                               data_file, inactive, hidden)
+                               data_file, inactive, hidden, text_dialect)
     manager = _manager()
     outcome = plan_ensure(manager, option, kind, first=first)
     name = kind.variable_name(outcome.number) if outcome.number is not None else "entry"
@@ -525,7 +539,7 @@ def dedupe(kind_name: str, dry_run: bool, as_json: bool, backup: str | None) -> 
 @kind_option(writable=True)
 @mutating
 def edit(number: str | None, select_label: str | None, select_path: str | None,
-         label: str | None, device_path: str | None, disk: str | None,
+         label: str | None, device_path: str | None, text_dialect: str, disk: str | None,
          part: int | None, loader: str | None, data_text: str | None, data_hex: str | None,
          data_file: str | None, no_data: bool, attributes: str | None, active: bool | None,
          hidden: bool | None, kind_name: str, dry_run: bool, as_json: bool,
@@ -536,7 +550,7 @@ def edit(number: str | None, select_label: str | None, select_path: str | None,
     Name the entry by N, --select-label TEXT or --path LOADER (--label is the new label).
     """
     kind = OptionKind.parse(kind_name)
-    path = _device_path(device_path, disk, part, loader)
+    path = _device_path(device_path, disk, part, loader, text_dialect)
     data = _optional_data(data_text, data_hex, data_file)
     if no_data:
         if data is not None:
@@ -560,6 +574,8 @@ def edit(number: str | None, select_label: str | None, select_path: str | None,
                          "--attributes, --active/--inactive or --hidden/--unhidden")
     manager = _manager()
     target = _selected(manager, kind, number, select_label, select_path)
+    if path is not None and device_path is not None:
+        path = _keep_lossy_path(manager, target, kind, path)
     plan = manager.plan_edit(target, kind, description=label,
                              device_path=path, optional_data=data, attributes=attrs,
                              flags=flags)

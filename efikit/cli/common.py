@@ -72,3 +72,9 @@ def write_output(data: bytes, output: str | None) -> None:
         click.echo(data.hex())
         return
     write_file(output, data)
+
+
+TEXT_FROM_OPTION = click.option(
+    "--from", "text_dialect", type=click.Choice(["edk2", "efibootmgr"]), default="edk2",
+    show_default=True, help="Dialect of the device-path text: edk2 (what firmware and efikit "
+    "print) or efibootmgr (what efibootmgr -v prints).")

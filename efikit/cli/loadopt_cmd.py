@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from efikit.cli.common import echo_json, read_hex_or_file, write_output
+from efikit.cli.common import TEXT_FROM_OPTION, echo_json, read_hex_or_file, write_output
 from efikit.cli.render import load_option_json, load_option_line
 from efikit.codec.devpath import DevicePath
 from efikit.codec.loadoption import LoadOption, LoadOptionAttributes
@@ -40,13 +40,14 @@ def decode(data: str, display_only: bool, as_json: bool) -> None:
 @loadopt.command("encode")
 @click.option("--label", required=True, help="Description shown in the firmware menu.")
 @click.option("--device-path", "device_path", required=True, help="Device path text.")
+@TEXT_FROM_OPTION
 @click.option("--data", "data_text", help="Optional data as text (stored as UCS-2).")
 @click.option("--data-hex", help="Optional data as hex bytes.")
 @click.option("--inactive", is_flag=True, help="Clear LOAD_OPTION_ACTIVE.")
 @click.option("--hidden", is_flag=True, help="Set LOAD_OPTION_HIDDEN.")
 @click.option("--app", is_flag=True, help="Category application instead of boot.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write raw bytes here.")
-def encode(label: str, device_path: str, data_text: str | None, data_hex: str | None,
+def encode(label: str, device_path: str, text_dialect: str, data_text: str | None, data_hex: str | None,
            inactive: bool, hidden: bool, app: bool, output: str | None) -> None:
     """Build a load option (hex on stdout, or raw bytes with -o)."""
     if data_text is not None and data_hex is not None:
@@ -56,7 +57,7 @@ def encode(label: str, device_path: str, data_text: str | None, data_hex: str | 
         optional = encode_ucs2(data_text)
     elif data_hex is not None:
         optional = read_hex_or_file(data_hex)
-    option = LoadOption.create(label, DevicePath.from_text(device_path), optional,
+    option = LoadOption.create(label, DevicePath.from_text(device_path, dialect=text_dialect), optional,
                                active=not inactive, hidden=hidden)
     if app:
         option = option.with_flag(LoadOptionAttributes.CATEGORY_APP, True)
