@@ -81,6 +81,13 @@ class Node:
         """edk2's DevicePathToText for this node (AllowShortcuts=FALSE)."""
         raise NotImplementedError
 
+    def text_round_trips(self) -> bool:
+        """True if ``to_text()`` reads back to exactly this node's bytes (a node whose edk2
+        text drops bytes, e.g. an MBR HD node with signature bytes 4-15 set, is False)."""
+        from .path import END_ENTIRE, text_round_trips  # noqa: PLC0415 - path imports base
+
+        return text_round_trips(self.to_text(), self.to_bytes() + END_ENTIRE)
+
     def to_bytes(self) -> bytes:
         try:
             payload = self.payload()
@@ -180,6 +187,9 @@ class EndInstanceNode(Node):
 
     def to_text(self, display_only: bool = False) -> str:
         return ","
+
+    def text_round_trips(self) -> bool:
+        return True  # ',' between two instances is exact
 
 
 NodeDecoder = Callable[[bytes, int], Node]

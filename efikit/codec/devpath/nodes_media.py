@@ -185,8 +185,9 @@ register_text(TYPE_MEDIA, 0x04, _file_path_text_at, _check_file_path)
 
 @keyword("File")
 def _parse_file(args: TextArgs) -> Node:
-    """People's File(\\path) spelling; forward slashes are path separators there."""
-    return FilePathNode(args.inner.replace("/", "\\"))
+    """People's File(\\path) spelling; forward slashes are path separators there, and
+    blanks at either end are a paste's."""
+    return FilePathNode(args.inner.strip().replace("/", "\\"))
 
 
 @keyword("VenMedia")
