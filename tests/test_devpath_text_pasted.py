@@ -247,3 +247,29 @@ def test_issue_10_unknown_keywords_are_refused(text: str, column: int) -> None:
 def test_nearest_keyword_is_named() -> None:
     with pytest.raises(TextParseError, match="did you mean RamDisk"):
         DevicePath.from_text("RamDsk(0x0,0x1000,0,77AB535A-45FC-624B-5560-F7B281D1F96E)")
+
+
+# ---- efibootmgr's spellings, read as the efibootmgr dialect ---------------------------------
+
+def test_pasted_efibootmgr_captures_read_the_same_or_are_refused() -> None:
+    """efibootmgr -v's own texts of corpus entries (test_devpath_text_efibootmgr.CAPTURES),
+    pasted with blanks, line ends and keyword case changes, read with dialect='efibootmgr':
+    the bytes efibootmgr printed them from, or a TextParseError; never other bytes."""
+    from test_devpath_text_efibootmgr import CAPTURES, first_instance
+
+    rng = random.Random(4)
+    same = refused = 0
+    for _, text, data in CAPTURES:
+        expected = first_instance(data)
+        for name in ("blanks at the ends", "blanks around separators", "lower-case keywords",
+                     "swapped-case keywords"):
+            pasted = PERTURBATIONS[name](text, rng)
+            try:
+                result = DevicePath.from_text(pasted, dialect="efibootmgr").to_bytes()
+            except TextParseError as error:
+                assert 1 <= error.column <= len(pasted) + 1
+                refused += 1
+                continue
+            assert result == expected, (text, pasted)
+            same += 1
+    assert same >= 600 and refused >= 20, (same, refused)
