@@ -263,3 +263,31 @@ def test_lossy_efibootmgr_text_is_refused_naming_the_field(text: str, column: in
 def test_unknown_dialect() -> None:
     with pytest.raises(ValueError, match="efibootmgr"):
         DevicePath.from_text("Pci(0x0,0x0)", dialect="gnu-efi")
+
+
+def test_edk2_reading_of_efibootmgr_captures_is_the_same_or_refused() -> None:
+    """Pasted without --from, efibootmgr's text is read as edk2's, which does not guess: the
+    same bytes where both dialects mean the same, else a TextParseError (efibootmgr's IPv4 and
+    IPv6 forms; an NVMe node next to efibootmgr's File(...))."""
+    same = refused = 0
+    for _, text, data in CAPTURES:
+        try:
+            result = DevicePath.from_text(text).to_bytes()
+        except TextParseError:
+            refused += 1
+            continue
+        assert result == first_instance(data), text
+        same += 1
+    assert same >= 150 and refused >= 4, (same, refused)
+
+
+def test_edk2_reading_refuses_efibootmgr_nvme_text() -> None:
+    nvme = "PciRoot(0x0)/Pci(0x1d,0x0)/NVMe(0x1,01-02-03-04-05-06-07-08)"
+    text = nvme + "/HD(1,GPT,c7e198db-ec30-4a23-b0fd-8e2dbc092a01,0x800,0x12c000)/File(\\EFI\\x.efi)"
+    with pytest.raises(TextParseError, match="--from efibootmgr") as caught:
+        DevicePath.from_text(text)
+    assert caught.value.column == len("PciRoot(0x0)/Pci(0x1d,0x0)/") + 1
+    # efibootmgr's own reading, and edk2's text (no File(...)) read as edk2's
+    assert DevicePath.from_text(text, dialect="efibootmgr").to_bytes()[26:34] == bytes(range(1, 9))
+    edk2_text = text.replace("File(\\EFI\\x.efi)", "\\EFI\\x.efi")
+    assert DevicePath.from_text(edk2_text).to_bytes()[26:34] == bytes(range(8, 0, -1))

@@ -232,42 +232,13 @@ class IPv4Node(Node):
         return text + ")"
 
 
-_EFIVAR_IPV4_HALF = re.compile(rf"^{_OCTETS}(?::([0-9]{{1,5}}))?$")
-
-
-def _efivar_ipv4_half(text: str) -> tuple[IPv4Address, int] | None:
-    match = _EFIVAR_IPV4_HALF.match(text)
-    if match is None:
-        return None
-    octets = [int(octet) for octet in match.groups()[:4]]
-    port = int(match.group(5) or 0)
-    if any(octet > 255 for octet in octets) or port > 0xFFFF:
-        return None
-    return IPv4Address(bytes(octets)), port
-
-
-def _parse_efivar_ipv4(args: TextArgs) -> Node:
-    """libefivar 37 (efibootmgr 17) prints IPv4(<local>[:port]<remote>[:port],proto,static)
-    with the two addresses run together, protocol in hex: accepted when the split is unique."""
-    joined = args.text(0)
-    splits = []
-    for cut in range(1, len(joined)):
-        first, second = _efivar_ipv4_half(joined[:cut]), _efivar_ipv4_half(joined[cut:])
-        if first is not None and second is not None:
-            splits.append((first, second))
-    if len(splits) != 1:
-        raise args.fail(0, "an IPv4 address (efibootmgr's run-together "
-                           "local+remote form is ambiguous here)")
-    (local, local_port), (remote, remote_port) = splits[0]
-    return IPv4Node(remote, local, args.hex_uint(1, 16, name="protocol"),
-                    args.uint(2, 8, name="static flag"), local_port, remote_port)
-
-
 @keyword("IPv4")
 def _parse_ipv4(args: TextArgs) -> Node:
     args.at_most(6)
     if len(args) == 3 and args.text(0).count(".") == 6:
-        return _parse_efivar_ipv4(args)
+        raise args.fail(0, "edk2's IPv4(remote,protocol,type,local,gateway,mask): this is "
+                           "efibootmgr's text, which runs the two addresses together and drops "
+                           "the gateway and mask, so it cannot give the node's bytes")
     remote, remote_port = parse_ipv4(args, 0, "remote address")
     local, local_port = parse_ipv4(args, 3, "local address")
     return IPv4Node(remote, local, _parse_protocol(args, 1),
@@ -339,35 +310,13 @@ class IPv6Node(Node):
         return text + ")"
 
 
-_EFIVAR_IPV6 = re.compile(r"^\[([0-9A-Fa-f:]*)\](?::[0-9]*)?<->\[([0-9A-Fa-f:]*)\](?::[0-9]*)?$")
-
-
-def _efivar_ipv6_address(text: str) -> IPv6Address | None:
-    """libefivar 37 prints each 16-bit group byte-swapped and '::' as ':::' mid-address."""
-    try:
-        swapped = IPv6Address(text.replace(":::", "::")).packed
-    except AddressValueError:
-        return None
-    return IPv6Address(b"".join(swapped[i + 1:i + 2] + swapped[i:i + 1] for i in range(0, 16, 2)))
-
-
-def _parse_efivar_ipv6(args: TextArgs) -> Node:
-    """libefivar 37 (efibootmgr 17): IPv6([local]:<->[remote]:,proto,origin), hex protocol,
-    ports and gateway not shown."""
-    match = _EFIVAR_IPV6.match(args.text(0))
-    local = _efivar_ipv6_address(match.group(1)) if match else None
-    remote = _efivar_ipv6_address(match.group(2)) if match else None
-    if local is None or remote is None:
-        raise args.fail(0, "an IPv6 address, or efibootmgr's [local]:<->[remote]: form")
-    return IPv6Node(remote, local, args.hex_uint(1, 16, name="protocol"),
-                    args.uint(2, 8, name="address origin"))
-
-
 @keyword("IPv6")
 def _parse_ipv6(args: TextArgs) -> Node:
     args.at_most(6)
     if "<->" in args.text(0):
-        return _parse_efivar_ipv6(args)
+        raise args.fail(0, "edk2's IPv6(remote,protocol,origin,local,prefix,gateway): this is "
+                           "efibootmgr's text, which swaps the address bytes and drops the "
+                           "gateway and prefix length, so it cannot give the node's bytes")
     remote, remote_port = parse_ipv6(args, 0, "remote address")
     local, local_port = parse_ipv6(args, 3, "local address")
     return IPv6Node(remote, local, _parse_protocol(args, 1),

@@ -38,6 +38,7 @@ from .framing import (
 )
 from .nodes_media import FilePathNode
 from .textparse import (
+    EDK2_TEXT,
     NodeText,
     TextArgs,
     TextDialect,
@@ -135,6 +136,8 @@ class DevicePath:
         if keywords.bare_file_paths:
             _check_no_empty_node(text)
         nodes: list[Node] = []
+        if keywords is EDK2_TEXT:
+            _check_not_efibootmgr_text(text)
         for piece in split_nodes(text):
             if piece.text:
                 node = _parse_node(text, piece, keywords)
@@ -209,6 +212,32 @@ def _parse_node(whole: str, piece: NodeText, keywords: TextDialect) -> Node | No
         if not node_text.startswith("\\"):
             raise not_a_node(whole, piece)
     return FilePathNode(node_text)
+
+
+# Nodes edk2 and efibootmgr print alike but mean other bytes by (NVMe EUI-64 byte order,
+# numbers hex without 0x), spelled as efibootmgr prints them.
+_READ_DIFFERENTLY_BY_EFIBOOTMGR = frozenset({"NVMe", "UsbWwid", "Fibre", "SAS", "Infiniband"})
+
+
+def _check_not_efibootmgr_text(text: str) -> None:
+    """Refuse edk2 reading of efibootmgr's text where it would give other bytes: a text with
+    efibootmgr's FvVol(...) or File(\\path) (as it prints them) and a node both print alike
+    (NVMe, whose EUI-64 efibootmgr prints in the other byte order, ...). The edk2 reading
+    does not guess the dialect; it refuses what is likely misread."""
+    if "File(" not in text and "FvVol(" not in text:
+        return
+    keywords = [(split, piece) for piece in split_nodes(text)
+                if not piece.slash_path and (split := split_keyword(piece.text)) is not None]
+    if not any(name == "FvVol" or (name == "File" and "/" not in inner)
+               for (name, inner), _ in keywords):
+        return
+    for (name, _), piece in keywords:
+        if name in _READ_DIFFERENTLY_BY_EFIBOOTMGR:
+            raise TextParseError(
+                text, piece.column + 1,
+                f"edk2's text: this looks like efibootmgr's (File(...) or FvVol(...)), whose "
+                f"{name}(...) means other bytes; read it as efibootmgr's (--from efibootmgr, "
+                "dialect='efibootmgr'), or write file paths without File(...)")
 
 
 def _check_no_empty_node(text: str) -> None:
