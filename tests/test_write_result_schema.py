@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 import efikit
+from efikit.cli.main import main
 from efikit.cli.write_result import file_change, result
 from test_boot_cli import FWUPD, LOADER, run
 from test_boot_support import copy_machine
@@ -44,6 +45,18 @@ def write_result_commands() -> set[str]:
     return found
 
 
+def run_json(capsys: pytest.CaptureFixture[str], store: Path,
+             *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    try:
+        main(["--vars", str(store), *args, "--json"])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
 def check(document: dict[str, Any]) -> None:
     errors = sorted(VALIDATOR.iter_errors(document), key=str)
     assert not errors, [e.message for e in errors]
@@ -66,11 +79,21 @@ def test_every_outcome_validates(tmp_path: Path, capsys: pytest.CaptureFixture[s
         ("order", "dedupe"), ("order", "prune"), ("hide", "3"), ("deactivate", "3"),
         ("unhide", "3"), ("activate", "3"), ("rm", "3"),
     ]
-    assert {" ".join(("boot", *a[:2])) if a[0] == "order" else f"boot {a[0]}"
-            for a in runs} == write_result_commands()
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps({"version": 2, "variables": [
+        {"name": "EfikitTest", "guid": "8be4df61-93ca-11d2-aa0d-00e098032b8c", "attr": 7,
+         "data": "0102"}]}))
+    vars_runs = [("set", "EfikitX", "--data-hex", "01", "--dry-run"),
+                 ("set", "EfikitX", "--data-hex", "01"), ("set", "EfikitX", "--data-hex", "01"),
+                 ("rm", "EfikitX", "--dry-run"), ("rm", "EfikitX"),
+                 ("import", str(export), "--dry-run"), ("import", str(export)),
+                 ("import", str(export))]
+    all_runs = [("boot", *a) for a in runs] + [("vars", *a) for a in vars_runs]
+    assert {" ".join(a[:3]) if a[1] == "order" else " ".join(a[:2])
+            for a in all_runs} == write_result_commands()
     results = set()
-    for args in runs:
-        code, out, err = run(capsys, store, *args, "--json")
+    for args in all_runs:
+        code, out, err = run_json(capsys, store, *args)
         assert code == 0, err
         document = json.loads(out)
         check(document)

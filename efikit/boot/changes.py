@@ -41,7 +41,8 @@ class Change:
         if self.before is None or self.after is None:
             return self.before is None and self.after is None
         return (self.before.data == self.after.data
-                and self.before.attributes == self.after.attributes)
+                and self.before.attributes == self.after.attributes
+                and self.after.timestamp in (None, self.before.timestamp))
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ def _write(store: VariableStore, change: Change) -> None:
     if change.after is None:
         store.delete(change.name, change.vendor)
     else:
-        store.set(change.name, change.vendor, change.after.data, change.after.attributes)
+        store.set(change.name, change.vendor, change.after.data, change.after.attributes,
+                  timestamp=change.after.timestamp)
 
 
 class PlanApplyError(Error):

@@ -35,6 +35,31 @@ def _backup(path: str | None, variables: list[Variable]) -> None:
         click.echo(f"saved {len(variables)} variable(s) to {path}", err=True)
 
 
+def _apply_json(changes: list[tuple[Variable | None, Variable | None]], dry_run: bool,
+                backup: str | None) -> None:
+    """--json: back up, then write (old, new) pairs in one batch (new None: delete), and print
+    the write result (also when the write fails part-way)."""
+    from efikit.boot.changes import Change, Plan, PlanApplyError, apply_tracked  # noqa: PLC0415
+    from efikit.cli.write_result import plan_result  # noqa: PLC0415
+
+    plan = Plan(tuple(Change(var.name, var.vendor, old, new) for old, new in changes
+                      for var in [new or old] if var is not None))
+    if dry_run:
+        echo_json(plan_result(plan, dry_run=True))
+        return
+    olds = [old for old, _ in changes if old is not None]
+    saved = None
+    if backup is not None:
+        _backup(backup, olds)
+        saved = {"file": backup, "variables": len(olds)}
+    try:
+        apply_tracked(plan, open_cli_store())
+    except PlanApplyError as failure:
+        echo_json(plan_result(plan, dry_run=False, failure=failure, backup=saved))
+        raise
+    echo_json(plan_result(plan, dry_run=False, backup=saved))
+
+
 def _describe(var: Variable) -> str:
     return f"{var.attributes.short() or '0'}, {len(var.data)} bytes"
 
@@ -132,8 +157,11 @@ def _read_data(data_hex: str | None, data_file: str | None) -> bytes:
 
 
 def _mutating(func: Any) -> Any:
+    from efikit.cli.write_result import JSON_HELP  # noqa: PLC0415
+
     func = click.option("--backup", metavar="FILE", type=click.Path(dir_okay=False),
                         help="Save what is overwritten as JSON (restore with vars import).")(func)
+    func = click.option("--json", "as_json", is_flag=True, help=JSON_HELP)(func)
     func = click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")(func)
     return func
 
@@ -146,7 +174,7 @@ def _mutating(func: Any) -> Any:
               help="Attributes, e.g. nv,bs,rt or 0x7 (default: the existing variable's, else nv,bs,rt).")
 @_mutating
 def set_cmd(name: str, data_hex: str | None, data_file: str | None, attrs: str | None,
-            dry_run: bool, backup: str | None) -> None:
+            dry_run: bool, as_json: bool, backup: str | None) -> None:
     """Create or replace a variable."""
     key = _key(name)
     data = _read_data(data_hex, data_file)
@@ -165,6 +193,9 @@ def set_cmd(name: str, data_hex: str | None, data_file: str | None, attrs: str |
         dry_run = True
     else:
         message = f"{verb}replace {key}: {_describe(old)} -> {_describe(new)}"
+    if as_json:
+        _apply_json([(old, new)], dry_run, backup)
+        return
     if dry_run:
         click.echo(message)
         return
@@ -176,13 +207,16 @@ def set_cmd(name: str, data_hex: str | None, data_file: str | None, attrs: str |
 @vars_group.command("rm")
 @click.argument("name", metavar="NAME[-GUID]")
 @_mutating
-def rm_cmd(name: str, dry_run: bool, backup: str | None) -> None:
+def rm_cmd(name: str, dry_run: bool, as_json: bool, backup: str | None) -> None:
     """Delete a variable."""
     key = _key(name)
     store = open_cli_store()
     old = store.get(key.name, key.vendor)
     if old is None:
         raise StoreError(f"no variable {key} in {store.source}")
+    if as_json:
+        _apply_json([(old, None)], dry_run, backup)
+        return
     if dry_run:
         click.echo(f"would delete {key}: {_describe(old)}")
         return
@@ -220,7 +254,7 @@ def export_cmd(output: str) -> None:
 @vars_group.command("import")
 @click.argument("source", metavar="FILE.json")
 @_mutating
-def import_cmd(source: str, dry_run: bool, backup: str | None) -> None:
+def import_cmd(source: str, dry_run: bool, as_json: bool, backup: str | None) -> None:
     """Set every variable of a JSON export (as written by vars export or virt-fw-vars)."""
     text = read_input_file(source, MAX_JSON_SIZE, MAX_JSON_TEXT)
     try:
@@ -236,6 +270,9 @@ def import_cmd(source: str, dry_run: bool, backup: str | None) -> None:
         ):
             continue
         changes.append((var, old))
+    if as_json:
+        _apply_json([(old, new) for new, old in changes], dry_run, backup)
+        return
     verb = "would " if dry_run else ""
     for var, old in changes:
         if old is None:
