@@ -70,7 +70,9 @@ def test_concurrent_boot_add_loses_nothing(kind: str, tmp_path: Path) -> None:
         work.mkdir()
         store = _fresh_store(kind, work)
         labels = [f"racer-{round_no}-{who}" for who in "ab"]
-        codes = _race(store, [["boot", "add", "--label", label, "--device-path", LOADER]
+        # one loader per racer: boot add reuses an entry that already boots the same loader
+        codes = _race(store, [["boot", "add", "--label", label, "--device-path",
+                               LOADER.replace("boot.efi", f"{label}.efi")]
                               for label in labels])
         assert codes == [0, 0], f"round {round_no}: exit codes {codes}"
         reopened = open_store(str(store))

@@ -246,7 +246,9 @@ def _status_lines(status: BootStatus) -> list[str]:
 def boot() -> None:
     """Boot entries (Boot####), BootOrder, BootNext, BootCurrent, Timeout.
 
-    Entry numbers are hex, as efibootmgr prints them: 0001, 1, 000A or Boot0001.
+    Entry numbers are hex, as efibootmgr prints them: 0001, 1, 000A or Boot0001. Wherever a
+    command takes one, --label TEXT (exact) or --path LOADER (the loader's file path,
+    case-insensitive) names the entry instead.
     """
 
 
