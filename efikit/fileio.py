@@ -10,7 +10,6 @@ import errno
 import fcntl
 import os
 import stat
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -84,9 +83,15 @@ def open_regular(
     return fd
 
 
-def open_regular_file(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -> BinaryIO:
+def open_regular_file(path: str | os.PathLike[str], *, follow_symlinks: bool = True,
+                      buffering: int = -1) -> BinaryIO:
     """``open(path, "rb")`` for a regular file only (see ``open_regular``)."""
-    return os.fdopen(open_regular(path, follow_symlinks=follow_symlinks), "rb")
+    fd = open_regular(path, follow_symlinks=follow_symlinks)
+    try:
+        return os.fdopen(fd, "rb", buffering=buffering)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def read_fd_bounded(fd: int, limit: int, limit_text: str, name: str) -> bytes:
@@ -226,6 +231,8 @@ def replacing(
     A symbolic link is written through to its target (refused with ``follow_symlinks=False``);
     a hard-linked file or anything but a regular file is refused before anything is written.
     """
+    import tempfile  # noqa: PLC0415 - only writers pay for it (`boot list` starts faster)
+
     target = replacement_target(path, follow_symlinks=follow_symlinks)
     _existing(target)  # refuse early, before a temp file exists
     directory = target.parent if str(target.parent) else Path(".")

@@ -186,3 +186,15 @@ def test_dot_names_are_listed_and_exported(tmp_path: Path) -> None:
     assert f".Dotted-{G}" in listed.stdout
     export = efikit("--vars", str(efivars), "vars", "export", "-")
     assert [v["name"] for v in json.loads(export.stdout)["variables"]] == [".Dotted"]
+
+
+@pytest.mark.parametrize("command", [["pe", "hash"], ["pe", "inspect"], ["disk", "list"]])
+def test_loader_and_disk_readers_refuse_special_files(command: list[str], tmp_path: Path) -> None:
+    fifo = tmp_path / "loader.efi"
+    os.mkfifo(fifo)
+    for target in (str(fifo), "/dev/zero"):
+        result = efikit(*command, target)
+        assert result.returncode in (1, 2), result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and target in lines[0], result.stderr
+        assert "not a regular file" in lines[0], lines[0]

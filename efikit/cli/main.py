@@ -15,6 +15,7 @@ import click
 from efikit import __version__
 from efikit.cli.exit_codes import FAILED, INTERRUPTED
 from efikit.errors import Error
+from efikit.fileio import FileRefused
 
 # command name -> "module:attribute" of its click group
 COMMAND_GROUPS: dict[str, tuple[str, str]] = {
@@ -96,6 +97,9 @@ def main(argv: list[str] | None = None) -> Any:
     except Error as exc:
         click.echo(f"efikit: error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except FileRefused as exc:  # its reason reads after the name: "X is a FIFO, not ..."
+        click.echo(f"efikit: error: {exc.filename} {exc.strerror}", err=True)
+        sys.exit(1)
     except OSError as exc:
         click.echo(f"efikit: error: {exc.strerror or exc}"
                    + (f": {exc.filename}" if exc.filename else ""), err=True)

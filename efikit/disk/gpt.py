@@ -19,6 +19,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from efikit import fileio
 from efikit.errors import DiskError
 
 if TYPE_CHECKING:
@@ -148,14 +149,12 @@ class _Bad(Exception):
 def read_gpt(path: str | os.PathLike[str], sector_size: int | None = None) -> GptDisk:
     """Parse the GPT of an image file or block device."""
     source = str(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:  # a FIFO or character device (/dev/zero) is refused at open, before any read
+        fd = fileio.open_regular(path, allow_block_device=True)
     except OSError as exc:
         raise DiskError(f"cannot open {source}: {exc.strerror}") from None
     try:
         mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise DiskError(f"{source} is a directory, not a disk image or block device")
         size = os.lseek(fd, 0, os.SEEK_END)
         reader = _Reader(fd, size)
         if sector_size is None and stat.S_ISBLK(mode):

@@ -25,9 +25,9 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
 
+from efikit.fileio import open_regular_file
 from efikit.errors import PEFormatError, UsageError
 from efikit.pe.layout import PELayout, read_layout
 
@@ -139,7 +139,7 @@ def authenticode_digests(path: str | os.PathLike[str], algorithms: Iterable[str]
     """Authenticode digests of the file at ``path``, one per algorithm, in one pass
     (``progress(bytes_done, bytes_total)`` is called as it goes, when given)."""
     hashers = _new_hashers(algorithms)
-    with Path(path).open("rb", buffering=0) as f:
+    with open_regular_file(path, buffering=0) as f:
         layout = read_layout(f)
         _stream(f, hash_plan(layout, padded), hashers, progress)
     return {name: h.digest() for name, h in hashers.items()}

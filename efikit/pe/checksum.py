@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import BinaryIO
 
+from efikit.fileio import open_regular_file
 from efikit.pe.layout import PELayout
 
 _CHUNK = 1 << 20
@@ -44,5 +45,5 @@ def compute_checksum(f: BinaryIO, layout: PELayout) -> int:
 
 
 def compute_checksum_path(path: str | os.PathLike[str], layout: PELayout) -> int:
-    with open(path, "rb") as f:
+    with open_regular_file(path) as f:
         return compute_checksum(f, layout)

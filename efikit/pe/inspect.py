@@ -11,11 +11,11 @@ import hashlib
 import os
 import uuid
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import pefile
 
+from efikit.fileio import open_regular_file
 from efikit.codec.slot_rule import Slot, SlotFromName, slot_from_file_name
 from efikit.errors import PEFormatError
 from efikit.pe.authenticode import authenticode_digests_of
@@ -261,7 +261,7 @@ def inspect_pe(path: str | os.PathLike[str], slot: Slot | None = None,
     """
     name_slot = slot_from_file_name(os.fspath(path))
     use_slot: Slot = slot or name_slot.slot
-    with Path(path).open("rb") as f:
+    with open_regular_file(path) as f:
         layout = read_layout(f)
         location, entries = read_cert_table(f, layout)
         certificates = _certificates(entries)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
+from efikit.fileio import open_regular_file
 from efikit.errors import PEFormatError
 
 PE32_MAGIC = 0x10B
@@ -350,5 +350,5 @@ def _check_security_directory(layout: PELayout) -> None:
 
 def read_layout_path(path: str | os.PathLike[str]) -> PELayout:
     """``read_layout`` over a file name (OSError passes through for a missing file)."""
-    with Path(path).open("rb") as f:
+    with open_regular_file(path) as f:
         return read_layout(f)
