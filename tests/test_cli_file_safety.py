@@ -198,3 +198,19 @@ def test_loader_and_disk_readers_refuse_special_files(command: list[str], tmp_pa
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and target in lines[0], result.stderr
         assert "not a regular file" in lines[0], lines[0]
+
+
+def test_esp_files_follow_the_umask_and_keep_their_mode(tmp_path: Path) -> None:
+    from efikit.disk.esp import DirectoryEsp
+
+    esp = DirectoryEsp(tmp_path)
+    old = os.umask(0o077)
+    try:
+        esp.replace(r"\EFI\BOOT\BOOTX64.CSV", "boot-a.efi,A,,\n".encode("utf-16"))
+    finally:
+        os.umask(old)
+    csv = tmp_path / "EFI" / "BOOT" / "BOOTX64.CSV"
+    assert _mode(csv) == 0o600
+    csv.chmod(0o644)
+    esp.replace(r"\EFI\BOOT\BOOTX64.CSV", "boot-b.efi,B,,\n".encode("utf-16"))
+    assert _mode(csv) == 0o644
