@@ -1,6 +1,7 @@
 """Helpers shared by the benchmarks (not a benchmark: run_all.py skips files named _*)."""
 from __future__ import annotations
 
+import importlib.util
 import resource
 import shutil
 import statistics
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -24,6 +26,31 @@ def tool(name: str) -> str | None:
     if beside.exists():
         return str(beside)
     return shutil.which(name)
+
+
+def require_peers(peers: dict[str, bool]) -> None:
+    """End the run (exit status 1) when a peer the benchmark compares against is missing.
+
+    ``peers`` maps "what (where it comes from)" to whether it was found. A benchmark that left
+    a peer out would print a table without it and verdicts over the peers that remain."""
+    missing = [name for name, found in peers.items() if not found]
+    if missing:
+        raise SystemExit(f"{Path(sys.argv[0]).name}: missing peer(s): {'; '.join(missing)} "
+                         "(make debs installs the Debian ones, make install-test the PyPI ones)")
+
+
+def have_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
+def faster_than_all(value: float, peers: Sequence[float]) -> str:
+    """Verdict of "``value`` beats every peer": with no peer measured there is nothing beaten."""
+    if not peers:
+        return "NO (no peer measured)"
+    return "yes" if all(value < peer for peer in peers) else "NO"
 
 
 def efikit_command() -> list[str]:

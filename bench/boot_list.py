@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import add_vendor_entries, efikit_command, time_command, tool
+from _common import add_vendor_entries, efikit_command, require_peers, time_command, tool
 
 from efikit.boot import BootManager
 from efikit.vars.edk2 import Edk2Store
@@ -64,15 +64,18 @@ def main() -> None:
     args = parser.parse_args()
 
     efikit_cmd = efikit_command()
+    efibootmgr, virt = shutil.which("efibootmgr"), tool("virt-fw-vars")
+    require_peers({"efibootmgr (Debian efibootmgr)": efibootmgr is not None,
+                   "virt-fw-vars (PyPI virt-firmware)": virt is not None,
+                   f"{OVMF_VARS} (Debian ovmf)": OVMF_VARS.exists()})
+    assert efibootmgr is not None and virt is not None
     with tempfile.TemporaryDirectory(prefix="efikit-bench-") as tmp:
         efivars = Path(tmp) / "efivars"
         efivars.mkdir()
         populate(BootManager(EfivarfsStore(efivars)), args.entries)
         fd = Path(tmp) / "OVMF_VARS_4M.fd"
-        have_fd = OVMF_VARS.exists()
-        if have_fd:
-            shutil.copyfile(OVMF_VARS, fd)
-            populate(BootManager(Edk2Store.open(fd)), args.entries)
+        shutil.copyfile(OVMF_VARS, fd)
+        populate(BootManager(Edk2Store.open(fd)), args.entries)
         env = dict(os.environ, EFIVARFS_PATH=f"{efivars}/")
         env.pop("EFIKIT_VARS", None)
 
@@ -99,19 +102,12 @@ def main() -> None:
                            [*efikit_cmd, "--vars", str(efivars), "boot", "list"])
         verbose_ms = measure("efikit boot list -v (efivarfs dir)",
                              [*efikit_cmd, "--vars", str(efivars), "boot", "list", "-v"])
-        efibootmgr = shutil.which("efibootmgr")
-        ebm_ms = None
-        if efibootmgr:
-            ebm_ms = measure("efibootmgr -v (same dir, EFIVARFS_PATH)", [efibootmgr, "-v"])
-        fd_ms = virt_ms = None
-        if have_fd:
-            fd_ms = measure("efikit boot list -v (edk2 .fd)",
-                            [*efikit_cmd, "--vars", str(fd), "boot", "list", "-v"])
-            virt = tool("virt-fw-vars")
-            if virt:
-                virt_ms = measure("virt-fw-vars -i X.fd --print (same .fd)",
-                                  [virt, "-i", str(fd), "--print"], expect_entries=False)
-                rows[-1] = (*rows[-1][:3], "prints every variable")
+        ebm_ms = measure("efibootmgr -v (same dir, EFIVARFS_PATH)", [efibootmgr, "-v"])
+        fd_ms = measure("efikit boot list -v (edk2 .fd)",
+                        [*efikit_cmd, "--vars", str(fd), "boot", "list", "-v"])
+        virt_ms = measure("virt-fw-vars -i X.fd --print (same .fd)",
+                          [virt, "-i", str(fd), "--print"], expect_entries=False)
+        rows[-1] = (*rows[-1][:3], "prints every variable")
 
         heavy, _ = heavy_imports(["-m", "efikit", "--vars", str(efivars), "boot", "list", "-v"],
                                  env)
@@ -141,10 +137,8 @@ def main() -> None:
     target = plain_ms / click_ms
     print(f"- `efikit boot list` / `import click` (wall): {target:.2f}x "
           f"(target <= 2x: {'met' if target <= 2 else 'NOT met'})")
-    print(f"- `efikit boot list -v` / `efibootmgr -v`: "
-          + (f"{verbose_ms / ebm_ms:.2f}x" if ebm_ms else "efibootmgr missing"))
-    if fd_ms and virt_ms:
-        print(f"- `efikit boot list -v` on .fd / `virt-fw-vars --print`: {fd_ms / virt_ms:.2f}x")
+    print(f"- `efikit boot list -v` / `efibootmgr -v`: {verbose_ms / ebm_ms:.2f}x")
+    print(f"- `efikit boot list -v` on .fd / `virt-fw-vars --print`: {fd_ms / virt_ms:.2f}x")
     print(f"- heavy modules imported by `boot list -v` (python -X importtime): "
           + (", ".join(heavy) if heavy else "none (pefile, asn1crypto absent)"))
     if heavy:

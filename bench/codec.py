@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from _common import have_module, require_peers
+
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "tests" / "corpus"
 ROUNDS = 7
@@ -136,11 +138,9 @@ def main() -> int:
             return result
         return checked
 
-    try:
-        from virt.firmware.efi import bootentry as virt_bootentry
-        from virt.firmware.efi import devpath as virt_devpath
-    except ImportError:
-        virt_devpath = virt_bootentry = None
+    require_peers({"virt-firmware (PyPI virt-firmware)": have_module("virt.firmware.efi")})
+    from virt.firmware.efi import bootentry as virt_bootentry
+    from virt.firmware.efi import devpath as virt_devpath
 
     # ---- device paths: decode + to_text --------------------------------------------------
     op = f"device path decode + to_text ({len(paths)} paths)"
@@ -159,9 +159,8 @@ def main() -> int:
         "same call as (b); without the native codec it is device_path_to_text_pure")
     add(op, "(c) efikit pure Python: DevicePath.from_bytes().to_text()", len(paths),
         pure(loop(paths, lambda p: DevicePath.from_bytes(p).to_text())), "object model")
-    if virt_devpath is not None:
-        add(op, "(d) virt-firmware: str(DevicePath(bytes))", len(paths),
-            loop(paths, lambda p: str(virt_devpath.DevicePath(p))))
+    add(op, "(d) virt-firmware: str(DevicePath(bytes))", len(paths),
+        loop(paths, lambda p: str(virt_devpath.DevicePath(p))))
 
     # ---- load options: decode + to_text --------------------------------------------------
     op = f"load option decode + to_text ({len(options)} options)"
@@ -177,9 +176,8 @@ def main() -> int:
         "same call as (b); without the native codec it is load_option_to_text_pure")
     add(op, "(c) efikit pure Python: LoadOption.from_bytes() + to_text()", len(options),
         pure(loop(options, load_option_to_text_python)), "object model")
-    if virt_bootentry is not None:
-        add(op, "(d) virt-firmware: str(BootEntry(bytes))", len(options),
-            loop(options, lambda o: str(virt_bootentry.BootEntry(o))))
+    add(op, "(d) virt-firmware: str(BootEntry(bytes))", len(options),
+        loop(options, lambda o: str(virt_bootentry.BootEntry(o))))
 
     # ---- device paths: from_text + encode ------------------------------------------------
     op = f"device path from_text + encode ({len(texts)} texts)"
@@ -192,16 +190,13 @@ def main() -> int:
             loop(texts, device_path_text_to_bytes))
     add(op, "(c) efikit pure Python: DevicePath.from_text().to_bytes()", len(texts),
         pure(loop(texts, lambda t: DevicePath.from_text(t).to_bytes())))
-    virt_encode = None
-    if virt_devpath is not None:
-        decoded = [virt_devpath.DevicePath(p) for p in paths]
-        virt_encode = Timed(Row(op, "virt encode", None), len(decoded), loop(decoded, bytes))
+    decoded = [virt_devpath.DevicePath(p) for p in paths]
+    virt_encode = Timed(Row(op, "virt encode", None), len(decoded), loop(decoded, bytes))
 
-    measure_all(timed + ([virt_encode] if virt_encode else []))
-    if virt_encode is not None:
-        rows.append(Row(op, "(d) virt-firmware", None,
-                        "has no text parser; encode alone, bytes(DevicePath): "
-                        f"{virt_encode.row.ops_per_s:,.0f} ops/s"))
+    measure_all([*timed, virt_encode])
+    rows.append(Row(op, "(d) virt-firmware", None,
+                    "has no text parser; encode alone, bytes(DevicePath): "
+                    f"{virt_encode.row.ops_per_s:,.0f} ops/s"))
 
     print_table(rows, _backend.backend_name())
     return 0

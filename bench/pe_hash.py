@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _common import faster_than_all, have_module, require_peers
+
 REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
 CHUNK = 1 << 20
@@ -136,6 +138,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="directory to keep the generated image in")
     args = parser.parse_args()
+    require_peers({"openssl (the limit; Debian openssl)": shutil.which("openssl") is not None,
+                   "pesign (Debian pesign)": shutil.which("pesign") is not None,
+                   "signify (PyPI signify)": have_module("signify")})
 
     tmp = Path(tempfile.mkdtemp(prefix="efikit-bench-"))
     try:
@@ -144,15 +149,12 @@ def main() -> int:
         make_image(image, args.size_mib)
         size = image.stat().st_size
 
-        contenders: list[tuple[str, list[str] | None, str]] = [
+        contenders: list[tuple[str, list[str], str]] = [
             ("openssl dgst -sha256 (limit)", ["openssl", "dgst", "-sha256", str(image)], "file"),
             ("efikit pe hash (CLI)", [PY, "-m", "efikit", "pe", "hash", str(image)], "auth"),
             ("efikit library (child python)", [PY, "-c", EFIKIT_LIB_SCRIPT, str(image)], "auth"),
-            ("pesign -h", ["pesign", "-h", "-i", str(image)] if shutil.which("pesign") else None,
-             "auth"),
-            ("signify SignedPEFingerprinter",
-             [PY, "-c", SIGNIFY_SCRIPT, str(image)]
-             if importlib.util.find_spec("signify") else None, "auth"),
+            ("pesign -h", ["pesign", "-h", "-i", str(image)], "auth"),
+            ("signify SignedPEFingerprinter", [PY, "-c", SIGNIFY_SCRIPT, str(image)], "auth"),
         ]
         subprocess.run(["cat", str(image)], stdout=subprocess.DEVNULL, check=True)  # warm cache
         # In-process: the library's hashing alone, without interpreter start-up.
@@ -166,7 +168,7 @@ def main() -> int:
 
         contenders.append(("efikit library (in-process)", [], "auth"))
         runners = {name: (lambda argv=argv: timed(argv)) if argv else in_process
-                   for name, argv, _ in contenders if argv is not None}
+                   for name, argv, _ in contenders}
         # Round-robin (one run of every tool per round, the first round a warm-up) so that
         # load from other processes on this shared machine falls on all tools alike.
         samples: dict[str, list[tuple[float, float, str]]] = {name: [] for name in runners}
@@ -181,8 +183,7 @@ def main() -> int:
         cpu_times = {name: statistics.median(c for _, c, _ in runs)
                      for name, runs in samples.items()}
 
-        authenticode = {d for (name, argv, kind) in contenders if argv is not None and kind == "auth"
-                        for d in [results[name][1]]}
+        authenticode = {results[name][1] for name, _, kind in contenders if kind == "auth"}
         limit = results["openssl dgst -sha256 (limit)"][0]
         cpu_limit = cpu_times["openssl dgst -sha256 (limit)"]
         mib = size / CHUNK
@@ -213,18 +214,16 @@ def main() -> int:
                           ("python hashing the image (library)", hashing),
                           ("`efikit pe hash` (CLI)", cli)):
             print(f"| {name} | {kib / 1024:.1f} | {(kib - bare) / 1024:+.1f} |")
-        peers = [results[n][0] for n in ("pesign -h", "signify SignedPEFingerprinter")
-                 if n in results]
+        peer_names = ("pesign -h", "signify SignedPEFingerprinter")
+        peers = [results[n][0] for n in peer_names]
+        cpu_peers = [cpu_times[n] for n in peer_names]
         print()
-        cpu_peers = [cpu_times[n] for n in ("pesign -h", "signify SignedPEFingerprinter")
-                     if n in cpu_times]
         for label in ("efikit library (in-process)", "efikit pe hash (CLI)"):
             t, c = results[label][0], cpu_times[label]
             print(f"- {label}: wall {t / limit:.2f}×, CPU {c / cpu_limit:.2f}× openssl "
                   f"(target ≤ 1.10: wall {'yes' if t <= 1.10 * limit else 'NO'}, "
                   f"CPU {'yes' if c <= 1.10 * cpu_limit else 'NO'}); faster than every peer: "
-                  f"wall {'yes' if all(t < p for p in peers) else 'NO'}, "
-                  f"CPU {'yes' if all(c < p for p in cpu_peers) else 'NO'}")
+                  f"wall {faster_than_all(t, peers)}, CPU {faster_than_all(c, cpu_peers)}")
         print(f"- memory while hashing: {(hashing - bare) / 1024:.1f} MiB above the bare "
               f"interpreter (target ≤ 64: {'yes' if (hashing - bare) <= 64 * 1024 else 'NO'})")
         return 0 if len(authenticode) == 1 else 1

@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-from _common import REPO, add_vendor_entries, efikit_command, time_command
+from _common import REPO, add_vendor_entries, efikit_command, require_peers, time_command
 
 from efikit.boot import BootManager
 from efikit.disk.esp import DirectoryEsp
@@ -54,6 +54,8 @@ def main() -> None:
     args = parser.parse_args()
     base = efikit_command()
     efibootmgr = shutil.which("efibootmgr")
+    require_peers({"efibootmgr (Debian efibootmgr)": efibootmgr is not None})
+    assert efibootmgr is not None
     with tempfile.TemporaryDirectory(prefix="efikit-bench-") as tmp:
         efivars = Path(tmp) / "efivars"
         efivars.mkdir()
@@ -71,8 +73,7 @@ def main() -> None:
             wall, cpu, _ = time_command(argv, env, args.runs)
             rows.append((label, wall, cpu))
 
-        if efibootmgr:
-            measure("`efibootmgr -v` (peer)", [efibootmgr, "-v"])
+        measure("`efibootmgr -v` (peer)", [efibootmgr, "-v"])
         status = [*base, "--vars", str(efivars), "slot", "status"]
         measure("`efikit slot status`", status)
         measure("`efikit slot status --json`", [*status, "--json"])
@@ -85,15 +86,12 @@ def main() -> None:
                 library.append((time.perf_counter() - start) * 1000)
         lib_ms = statistics.median(library)
         rows.append(("library `read_status()` in-process", lib_ms, lib_ms))
-    peer = rows[0][1] if efibootmgr else None
+    peer = rows[0][1]
     print(f"{args.entries} boot entries on a fake efivarfs, median of {args.runs} runs\n")
     print("| command | wall ms | CPU ms | wall vs efibootmgr |")
     print("| --- | ---: | ---: | ---: |")
     for name, wall, cpu in rows:
-        ratio = f"{wall / peer:.2f}x" if peer else "n/a"
-        print(f"| {name} | {wall:.1f} | {cpu:.1f} | {ratio} |")
-    if not efibootmgr:
-        print("\n(efibootmgr not installed: no peer row)")
+        print(f"| {name} | {wall:.1f} | {cpu:.1f} | {wall / peer:.2f}x |")
 
 
 if __name__ == "__main__":

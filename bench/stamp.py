@@ -32,6 +32,8 @@ from typing import Any, Callable
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from _common import require_peers  # noqa: E402
+
 from efikit.pe.authenticode import authenticode_hash  # noqa: E402
 from efikit.pe.stamp import read_stamp, set_stamp  # noqa: E402
 from efikit.pe.stamp_format import make_stamp  # noqa: E402
@@ -84,9 +86,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--keep", type=Path, help="work directory to use and keep")
     args = parser.parse_args()
-    for tool in ("sbsign", "openssl", "cp"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"missing tool: {tool}")
+    require_peers({"cp (the reference; coreutils)": shutil.which("cp") is not None,
+                   "sbsign (Debian sbsigntool)": shutil.which("sbsign") is not None,
+                   "openssl (Debian openssl)": shutil.which("openssl") is not None})
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="efikit-bench-stamp-"))
     workdir.mkdir(parents=True, exist_ok=True)
