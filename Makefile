@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := ovmf qemu-system-x86 swtpm swtpm-tools gnu-efi mtools dosfsto
 	efibootmgr efivar sbsigntool pesign osslsigncode shim-signed grub-efi-amd64-signed \
 	systemd-boot-efi gcc make libc6-dev openssl
 
-.PHONY: all venv install install-test debs demo-debs demo test test-unit bench fuzz man mutate clean
+.PHONY: all venv install install-test debs demo-debs demo test test-unit bench fuzz man mutate dist clean
 
 all: install
 
@@ -68,6 +68,13 @@ fuzz: install-test
 # Plants the documented bugs of tests/mutate.py one at a time; fails if a test misses one.
 mutate: install-test
 	$(PY) tests/mutate.py
+
+# The sdist, and the wheel built from it (as pip would from the sdist), into dist/.
+dist: venv
+	$(PIP) install -q 'build>=1'
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	@tar tzf dist/*.tar.gz
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info efikit/_native*.so efikit/_native.c
