@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from efikit import fileio
 from efikit.errors import StoreError
@@ -98,6 +100,26 @@ def lock_directory(directory: Path, store: Path) -> fileio.DirectoryLock | None:
                          "nothing was read or changed") from None
     except OSError:
         return None
+
+
+StoreT = TypeVar("StoreT", bound="FileBacked")
+
+
+def open_file_store(path: Path, lock: bool, limit: int, limit_text: str, what: str,
+                    build: Callable[[bytes], StoreT]) -> StoreT:
+    """Lock (with ``lock``), read ``path`` bounded by ``limit`` and ``build`` the store from its
+    bytes; the store keeps the lock and the file's identity. The lock is released if any of it
+    fails."""
+    held = lock_store(path) if lock else None
+    try:
+        content, identity = read_store_file(path, limit, limit_text, what)
+        store = build(content)
+    except BaseException:
+        if held is not None:
+            held.release()
+        raise
+    store._lock, store._identity = held, identity
+    return store
 
 
 class FileBacked:

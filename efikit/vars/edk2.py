@@ -33,8 +33,7 @@ from efikit.vars.atomic import (
     MAX_FLASH_SIZE,
     MAX_FLASH_TEXT,
     FileBacked,
-    lock_store,
-    read_store_file,
+    open_file_store,
 )
 from efikit.vars.store import (
     DEFAULT_ATTRIBUTES,
@@ -130,16 +129,8 @@ class Edk2Store(FileBacked, VariableStore):
         whole read-plan-write cycle). Either way a save never overwrites another writer's
         change: it fails instead."""
         p = Path(path)
-        held = lock_store(p) if lock else None
-        try:
-            image, identity = read_store_file(p, MAX_FLASH_SIZE, MAX_FLASH_TEXT, "varstore")
-            store = cls(image, str(p), p)
-        except BaseException:
-            if held is not None:
-                held.release()
-            raise
-        store._lock, store._identity = held, identity
-        return store
+        return open_file_store(p, lock, MAX_FLASH_SIZE, MAX_FLASH_TEXT, "varstore",
+                               lambda image: cls(image, str(p), p))
 
     @classmethod
     def from_bytes(cls, image: bytes, source: str = "<edk2 image>") -> Edk2Store:

@@ -26,8 +26,7 @@ from efikit.vars.atomic import (
     FileBacked,
     atomic_write,
     create_new,
-    lock_store,
-    read_store_file,
+    open_file_store,
 )
 from efikit.vars.memory import MemoryStore
 from efikit.vars.store import (
@@ -144,16 +143,8 @@ class JsonStore(FileBacked, MemoryStore):
         whole read-plan-write cycle). Either way a save never overwrites another writer's
         change: it fails instead."""
         p = Path(path)
-        held = lock_store(p) if lock else None
-        try:
-            text, identity = read_store_file(p, MAX_JSON_SIZE, MAX_JSON_TEXT, "JSON store")
-            store = cls(loads(text, str(p)), str(p), p)
-        except BaseException:
-            if held is not None:
-                held.release()
-            raise
-        store._lock, store._identity = held, identity
-        return store
+        return open_file_store(p, lock, MAX_JSON_SIZE, MAX_JSON_TEXT, "JSON store",
+                               lambda text: cls(loads(text, str(p)), str(p), p))
 
     def to_json(self) -> str:
         return dumps(self.variables())
