@@ -119,3 +119,29 @@ def test_hidden_entry_is_still_booted_from_boot_order(  # type: ignore[no-untype
     probe = harness.boot(disk, varstore).probe
     assert probe["slot"] == "A"
     assert probe.number("bootcurrent") == A
+
+
+def test_boot_manager_menu_leaves_out_hidden_entries(  # type: ignore[no-untyped-def]
+    make_disk, make_varstore
+) -> None:
+    """What HIDDEN is for: OVMF's Boot Manager page (UiApp, opened with ESC over the serial
+    console) lists an entry `efikit boot deactivate` changed but not one `efikit boot hide`
+    changed. A wrong HIDDEN bit would show up there."""
+    from efikit.boot import BootManager
+    from efikit.codec.loadoption import LoadOptionAttributes
+    from efikit.vars.edk2 import Edk2Store
+    from firmware import console
+
+    disk = make_disk({})  # no loaders: an entry the firmware tries before the ESC fails
+    varstore = make_varstore()
+    labels = {A: "efikit-visible", B: "efikit-hidden", 0x0012: "efikit-inactive"}
+    write_boot_config(varstore, {n: slot_option(label, harness.SLOT_A_PATH)  # type: ignore[misc]
+                                 for n, label in labels.items()}, list(labels))
+    manager = BootManager(Edk2Store.open(varstore))
+    manager.apply(manager.plan_set_flag(B, LoadOptionAttributes.HIDDEN, True))
+    manager.apply(manager.plan_set_flag(0x0012, LoadOptionAttributes.ACTIVE, False))
+
+    page = console.boot_manager_page(disk, varstore)
+    assert "efikit-visible" in page, page
+    assert "efikit-inactive" in page, page  # this page leaves out HIDDEN only
+    assert "efikit-hidden" not in page, page
