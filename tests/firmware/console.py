@@ -1,9 +1,10 @@
 """Key presses on OVMF's serial console: open the Boot Manager page of OVMF's setup (UiApp).
 
 The serial port is a QEMU socket chardev (its output also goes to a log file). A thread reads
-the socket all the time: a reader that falls behind makes QEMU drop console output. ESC during
-the boot opens UiApp's front page (OVMF's hotkey); Down, Down, Enter opens its Boot Manager
-page, which lists the Boot#### entries the firmware offers in its menu.
+the socket all the time: a reader that falls behind makes QEMU drop console output. The
+varstore's first BootOrder entry is UiApp itself (UIAPP_TEXT), so the boot reaches UiApp's front
+page without racing a hotkey; Down, Down, Enter opens its Boot Manager page, which lists the
+Boot#### entries the firmware offers in its menu.
 """
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from pathlib import Path
 
 from firmware import harness
 
-ESC = b"\x1b"
+# OVMF's UiApp in its DXE firmware volume: an entry with this path starts the setup pages.
+UIAPP_TEXT = ("Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/"
+              "FvFile(462CAA21-7614-4503-836E-8AB6F4662331)")
 DOWN = b"\x1b[B"  # VT100 cursor down, as OVMF's TerminalDxe reads it
 ENTER = b"\r"
 FRONT_PAGE = "Select Language"
@@ -56,14 +59,12 @@ class _Console:
         raw = self.log.read_bytes() if self.log.exists() else b""
         return harness.ANSI_ESCAPE.sub("", raw.decode("utf-8", errors="replace"))
 
-    def wait_for(self, needle: str, timeout: float, press: bytes | None = None) -> None:
+    def wait_for(self, needle: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while needle not in self.text():
             if time.monotonic() > deadline:
                 raise harness.BenchError(f"{needle!r} did not show on the console:\n"
                                          + self.text()[-2000:])
-            if press:
-                self.sock.send(press)
             time.sleep(0.5)
 
     def wait_quiet(self, seconds: float, timeout: float = 60) -> None:
@@ -84,7 +85,8 @@ class _Console:
 
 
 def boot_manager_page(disk: harness.DiskImage, varstore: Path, timeout: float = 180) -> str:
-    """The console text of UiApp's Boot Manager page (everything after its title)."""
+    """The console text of UiApp's Boot Manager page (everything after its title); the
+    varstore's BootOrder must start with an entry for UIAPP_TEXT."""
     workdir = varstore.parent
     sock = workdir / "serial.sock"
     log = workdir / "serial-menu.log"
@@ -100,7 +102,7 @@ def boot_manager_page(disk: harness.DiskImage, varstore: Path, timeout: float = 
     console = None
     try:
         console = _Console(sock, log)
-        console.wait_for(FRONT_PAGE, timeout, press=ESC)
+        console.wait_for(FRONT_PAGE, timeout)
         console.wait_quiet(2)
         for key in (DOWN, DOWN, ENTER):
             console.sock.send(key)

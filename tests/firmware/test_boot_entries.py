@@ -124,19 +124,23 @@ def test_hidden_entry_is_still_booted_from_boot_order(  # type: ignore[no-untype
 def test_boot_manager_menu_leaves_out_hidden_entries(  # type: ignore[no-untyped-def]
     make_disk, make_varstore
 ) -> None:
-    """What HIDDEN is for: OVMF's Boot Manager page (UiApp, opened with ESC over the serial
-    console) lists an entry `efikit boot deactivate` changed but not one `efikit boot hide`
-    changed. A wrong HIDDEN bit would show up there."""
+    """What HIDDEN is for: OVMF's Boot Manager page (UiApp, driven over the serial console)
+    lists an entry `efikit boot deactivate` changed but not one `efikit boot hide` changed.
+    A wrong HIDDEN bit would show up there."""
     from efikit.boot import BootManager
     from efikit.codec.loadoption import LoadOptionAttributes
     from efikit.vars.edk2 import Edk2Store
     from firmware import console
 
-    disk = make_disk({})  # no loaders: an entry the firmware tries before the ESC fails
+    from efikit.codec.devpath import DevicePath
+    from efikit.codec.loadoption import LoadOption
+
+    disk = make_disk({})
     varstore = make_varstore()
     labels = {A: "efikit-visible", B: "efikit-hidden", 0x0012: "efikit-inactive"}
-    write_boot_config(varstore, {n: slot_option(label, harness.SLOT_A_PATH)  # type: ignore[misc]
-                                 for n, label in labels.items()}, list(labels))
+    entries = {n: slot_option(label, harness.SLOT_A_PATH) for n, label in labels.items()}
+    setup = LoadOption.create("efikit-setup", DevicePath.from_text(console.UIAPP_TEXT))
+    write_boot_config(varstore, {0x0013: setup, **entries}, [0x0013, *labels])
     manager = BootManager(Edk2Store.open(varstore))
     manager.apply(manager.plan_set_flag(B, LoadOptionAttributes.HIDDEN, True))
     manager.apply(manager.plan_set_flag(0x0012, LoadOptionAttributes.ACTIVE, False))
