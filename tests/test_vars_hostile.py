@@ -122,6 +122,16 @@ def test_live_record_running_past_the_store_is_corrupt_with_offset(tmp_path: Pat
         Edk2Store.open(path)
 
 
+def test_record_header_cut_off_by_the_store_end_is_corrupt(tmp_path: Path) -> None:
+    path, store = _image_with(tmp_path, ("Last", b"x"))
+    image = bytearray(path.read_bytes())
+    struct.pack_into("<H", image, store.end, 0x55AA)  # a header starts, 10 bytes before the end
+    struct.pack_into("<I", image, store.store_offset + 16, store.end + 10 - store.store_offset)
+    path.write_bytes(bytes(image))
+    with pytest.raises(CorruptStore, match=f"offset {store.end:#x}: variable header cut off"):
+        Edk2Store.open(path)
+
+
 def _efikit(*args: str) -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ, PYTHONIOENCODING="utf-8")
     env.pop("EFIKIT_VARS", None)

@@ -254,6 +254,10 @@ class Edk2Store(FileBacked, VariableStore):
                 )
             )
             pos = _align4(data_end)
+        if pos + header.size > self.store_end and pos + 2 <= self.store_end \
+                and struct.unpack_from("<H", img, pos)[0] == START_ID:
+            raise self._corrupt(pos, f"variable header cut off by the end of the store at "
+                                     f"{self.store_end:#x}")
         self._records = records
         self.end = min(pos, self.store_end)
         live: dict[VariableName, Record] = {}
