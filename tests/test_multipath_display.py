@@ -151,3 +151,27 @@ def test_generated_options_with_two_to_four_paths(tmp_path: Path) -> None:
         option = options[line[:8]]
         _check_path_column(line.split("\t")[1], option)
         assert _decoded_column(option.to_bytes()) == line.split("\t")[1]
+
+
+def test_efibootmgr_shows_the_same_first_path() -> None:
+    """efibootmgr 17's rendering of every corpus load option (text/loadoptions.efibootmgr17
+    .tsv, generated with the real tool): for an option with several paths it prints the first
+    path only, the path efikit shows before its marker."""
+    from test_boot_libefivar import libefivar_spelling
+
+    rows = [line.split("\t") for line in
+            (CORPUS / "text" / "loadoptions.efibootmgr17.tsv").read_text().splitlines()
+            if line and not line.startswith("#")]
+    multi = 0
+    for name, rendering in rows:
+        option = LoadOption.from_bytes((CORPUS / "loadoptions" / name).read_bytes())
+        if len(option.file_paths) < 2:
+            continue
+        multi += 1
+        shown_by_efibootmgr = rendering.split(" | ", 1)[1]
+        first, *others = (libefivar_spelling(p) for p in option.file_paths)
+        assert shown_by_efibootmgr.startswith(first), name
+        assert not any(other in shown_by_efibootmgr for other in others), name
+        column = _decoded_column(option.to_bytes())
+        assert column == option.file_paths[0].to_text() + more_paths_marker(len(others))
+    assert len(rows) == 116 and multi == 9
