@@ -2,8 +2,10 @@
 
 The variable store is the root ``--vars`` (default: the running system's efivarfs). The ESP
 comes from ``--disk IMAGE_OR_DEVICE`` (the GPT names the ESP; its files are read through
-mtools) and/or ``--esp DIR`` (a mounted ESP). Offline (a varstore file between two boots, a
-recovery environment) there is no BootCurrent: ``--running A|B`` names the running slot.
+mtools) and/or ``--esp DIR`` (a mounted ESP). On the running system (the kernel's efivarfs)
+without either, the mounted ESP is found on its own, and the kernel command line is a second
+opinion on the running slot. Offline (a varstore file between two boots, a recovery
+environment) there is no BootCurrent: ``--running A|B`` names the running slot.
 """
 from __future__ import annotations
 
@@ -34,6 +36,9 @@ def machine_options(func: F) -> F:
                      help="Directory under \\EFI holding boot-a.efi and boot-b.efi."),
         click.option("--name", default="Metropolis", show_default=True,
                      help='Entry labels are "<NAME> Slot A" / "<NAME> Slot B".'),
+        click.option("--cmdline-placeholder", "placeholder", default="METROPOLIS-SYSTEM-X",
+                     show_default=True, help="What the loader fills in with the slot on the "
+                     "kernel command line (its last X becomes A or B); '' to ignore it."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON."),
     ]):
         func = decorator(func)
@@ -53,16 +58,44 @@ running_option = click.option("--running", type=_SLOT, default=None,
                               help="The running slot, when there is no BootCurrent (offline).")
 
 
-def _machine(disk: str | None, esp_dir: str | None, vendor: str, name: str) -> Any:
-    from efikit.slots.esp_locate import locate_esp, open_esp_files
-    from efikit.slots.machine import SlotMachine
+def _machine(disk: str | None, esp_dir: str | None, vendor: str, name: str,
+             placeholder: str = "METROPOLIS-SYSTEM-X") -> Any:
+    from efikit.slots.esp_locate import (
+        find_mounted_esp,
+        locate_esp,
+        location_of_directory,
+        open_esp_files,
+    )
+    from efikit.slots.machine import SlotMachine, entry_hd
     from efikit.slots.scheme import SlotScheme
 
     if not vendor or any(c in vendor for c in "\\/"):
         raise UsageError(f"--vendor must be one directory name, not {vendor!r}")
+    scheme = SlotScheme(vendor=vendor, name=name, cmdline_placeholder=placeholder)
+    store = open_cli_store()
+    live = store.kind == "efivarfs" and bool(getattr(store, "kernel", False))
+    machine = SlotMachine(store, None, None, scheme,
+                          kernel_cmdline=_kernel_cmdline() if live else None)
     location = locate_esp(disk) if disk else None
-    esp = open_esp_files(esp_dir, location)
-    return SlotMachine(open_cli_store(), esp, location, SlotScheme(vendor=vendor, name=name))
+    if esp_dir is not None and location is None and live:
+        location = location_of_directory(esp_dir)
+    if disk is None and esp_dir is None and live:
+        wanted = [hd.partition_guid for entries in machine.slot_entries().values()
+                  for hd in map(entry_hd, entries)
+                  if hd is not None and hd.partition_guid is not None]
+        found = find_mounted_esp(list(dict.fromkeys(wanted)))
+        esp_dir, location = str(found.directory), found.location
+    machine.esp = open_esp_files(esp_dir, location)
+    machine.location = location
+    return machine
+
+
+def _kernel_cmdline() -> str | None:
+    try:
+        with open("/proc/cmdline", encoding="utf-8", errors="replace") as f:
+            return f.read(65536).strip()
+    except OSError:
+        return None
 
 
 def _slot(value: str | None) -> Any:
@@ -122,7 +155,8 @@ def _mib(n: int) -> str:
 
 def print_status(status: Any) -> None:
     if status.running is not None:
-        where = f" (Boot{format_number(status.boot_current)} {status.boot_current_path})" \
+        path = f" {status.boot_current_path}" if status.boot_current_path else ""
+        where = f" (Boot{format_number(status.boot_current)}{path})" \
             if status.running_source and status.running_source.startswith("BootCurrent") else ""
         click.echo(f"running slot: {status.running}, from {status.running_source}{where}")
     else:
@@ -285,12 +319,12 @@ def slot() -> None:
 @slot.command()
 @machine_options
 @running_option
-def status(disk: str | None, esp_dir: str | None, vendor: str, name: str, as_json: bool,
-           running: str | None) -> None:
+def status(disk: str | None, esp_dir: str | None, vendor: str, name: str, placeholder: str,
+           as_json: bool, running: str | None) -> None:
     """Running slot, each slot's entry and loader, BootNext, and a verdict."""
     from efikit.slots.status import read_status
 
-    result = read_status(_machine(disk, esp_dir, vendor, name), _slot(running))
+    result = read_status(_machine(disk, esp_dir, vendor, name, placeholder), _slot(running))
     if as_json:
         echo_json(status_json(result))
     else:
@@ -305,12 +339,12 @@ def status(disk: str | None, esp_dir: str | None, vendor: str, name: str, as_jso
 @running_option
 @mutating
 def stage(target: str, loader: str | None, disk: str | None, esp_dir: str | None, vendor: str,
-          name: str, as_json: bool, running: str | None, dry_run: bool,
+          name: str, placeholder: str, as_json: bool, running: str | None, dry_run: bool,
           backup: str | None) -> None:
     """Prepare SLOT for one trial boot: entry, loader, BootNext."""
     from efikit.slots.operations import plan_stage
 
-    machine = _machine(disk, esp_dir, vendor, name)
+    machine = _machine(disk, esp_dir, vendor, name, placeholder)
     data = Path(loader).read_bytes() if loader else None
     plan = plan_stage(machine, _slot(target), data, _slot(running))
     _run(machine, plan, dry_run, backup, as_json)
@@ -320,12 +354,12 @@ def stage(target: str, loader: str | None, disk: str | None, esp_dir: str | None
 @machine_options
 @running_option
 @mutating
-def commit(disk: str | None, esp_dir: str | None, vendor: str, name: str, as_json: bool,
-           running: str | None, dry_run: bool, backup: str | None) -> None:
+def commit(disk: str | None, esp_dir: str | None, vendor: str, name: str, placeholder: str,
+           as_json: bool, running: str | None, dry_run: bool, backup: str | None) -> None:
     """The running slot booted well: make it first in BootOrder (idempotent)."""
     from efikit.slots.operations import plan_commit
 
-    machine = _machine(disk, esp_dir, vendor, name)
+    machine = _machine(disk, esp_dir, vendor, name, placeholder)
     _run(machine, plan_commit(machine, _slot(running)), dry_run, backup, as_json)
 
 
@@ -333,12 +367,12 @@ def commit(disk: str | None, esp_dir: str | None, vendor: str, name: str, as_jso
 @machine_options
 @running_option
 @mutating
-def rollback(disk: str | None, esp_dir: str | None, vendor: str, name: str, as_json: bool,
-             running: str | None, dry_run: bool, backup: str | None) -> None:
+def rollback(disk: str | None, esp_dir: str | None, vendor: str, name: str, placeholder: str,
+             as_json: bool, running: str | None, dry_run: bool, backup: str | None) -> None:
     """Cancel a pending trial (BootNext), or put the other slot first."""
     from efikit.slots.operations import plan_rollback
 
-    machine = _machine(disk, esp_dir, vendor, name)
+    machine = _machine(disk, esp_dir, vendor, name, placeholder)
     _run(machine, plan_rollback(machine, _slot(running)), dry_run, backup, as_json)
 
 
@@ -347,10 +381,10 @@ def rollback(disk: str | None, esp_dir: str | None, vendor: str, name: str, as_j
 @click.option("--prefer", type=_SLOT, default=None,
               help="Put this slot first (default: surviving BootOrder, BOOTX64.CSV, else A).")
 @mutating
-def recover(disk: str | None, esp_dir: str | None, vendor: str, name: str, as_json: bool,
-            prefer: str | None, dry_run: bool, backup: str | None) -> None:
+def recover(disk: str | None, esp_dir: str | None, vendor: str, name: str, placeholder: str,
+            as_json: bool, prefer: str | None, dry_run: bool, backup: str | None) -> None:
     """Rebuild lost or damaged slot entries from the loaders on the ESP."""
     from efikit.slots.recover import plan_recover
 
-    machine = _machine(disk, esp_dir, vendor, name)
+    machine = _machine(disk, esp_dir, vendor, name, placeholder)
     _run(machine, plan_recover(machine, _slot(prefer)), dry_run, backup, as_json)

@@ -34,12 +34,20 @@ def entry_hd(entry: BootEntry) -> HardDriveNode | None:
 
 @dataclass
 class SlotMachine:
-    """A store, optionally an ESP (its files and where it is on the disk), and a scheme."""
+    """A store, optionally an ESP (its files and where it is on the disk), a scheme, and on a
+    running system the kernel command line (a second opinion on the running slot)."""
 
     store: VariableStore
     esp: EspFiles | None = None
     location: EspLocation | None = None
     scheme: SlotScheme = field(default_factory=SlotScheme)
+    kernel_cmdline: str | None = None
+
+    def slot_from_cmdline(self) -> tuple[str, Slot] | None:
+        """The command-line word naming the running slot, and the slot (see SlotScheme)."""
+        if self.kernel_cmdline is None:
+            return None
+        return self.scheme.slot_in_cmdline(self.kernel_cmdline)
 
     def manager(self) -> BootManager:
         return BootManager(self.store)

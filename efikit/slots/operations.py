@@ -26,9 +26,20 @@ ESP_SLACK = 64 * 1024
 
 
 def resolve_running(machine: SlotMachine, given: Slot | None) -> Slot:
-    """The running slot: ``given`` (--running), else from BootCurrent; SlotError if neither."""
+    """The running slot: ``given`` (--running), else from BootCurrent, else from the kernel
+    command line; SlotError if none of them tells."""
     if given is not None:
         return given
+    try:
+        return _running_from_boot_current(machine)
+    except SlotError:
+        from_cmdline = machine.slot_from_cmdline()
+        if from_cmdline is None:
+            raise
+        return from_cmdline[1]
+
+
+def _running_from_boot_current(machine: SlotMachine) -> Slot:
     manager = machine.manager()
     try:
         current = manager.boot_current()

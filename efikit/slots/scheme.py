@@ -7,10 +7,12 @@ that always boots slot A. The slot of a loader comes from its file name
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from efikit.codec.slot_rule import Slot, slot_from_file_name
 from efikit.errors import UsageError
+from efikit.pe.uki import DEFAULT_SLOT_PLACEHOLDER, slot_replacement
 
 SLOTS: tuple[Slot, Slot] = ("A", "B")
 
@@ -35,6 +37,8 @@ class SlotScheme:
     vendor: str = "metropolis"
     name: str = "Metropolis"
     fallback_loader: str = "\\EFI\\BOOT\\BOOTX64.EFI"
+    #: what the loader fills in per slot on the kernel command line ("" for nothing)
+    cmdline_placeholder: str = DEFAULT_SLOT_PLACEHOLDER
 
     def loader_path(self, slot: Slot) -> str:
         """ESP path of a slot's loader, e.g. ``\\EFI\\metropolis\\boot-b.efi``."""
@@ -76,3 +80,21 @@ class SlotScheme:
     def slot_by_file_name(esp_path: str) -> Slot:
         """What a loader at ``esp_path`` will itself conclude (default A)."""
         return slot_from_file_name(esp_path).slot
+
+    def slot_in_cmdline(self, cmdline: str) -> tuple[str, Slot] | None:
+        """The word of a kernel command line that names a slot (the placeholder filled in,
+        e.g. ``root=PARTLABEL=METROPOLIS-SYSTEM-B``) and that slot; None when no word does,
+        or words name both slots."""
+        if not self.cmdline_placeholder:
+            return None
+        found: dict[Slot, str] = {}
+        for slot in SLOTS:
+            token = re.escape(slot_replacement(self.cmdline_placeholder, slot))
+            pattern = re.compile(rf"(?<![A-Za-z0-9]){token}(?![A-Za-z0-9])", re.IGNORECASE)
+            word = next((w for w in cmdline.split() if pattern.search(w)), None)
+            if word is not None:
+                found[slot] = word
+        if len(found) != 1:
+            return None
+        slot, word = next(iter(found.items()))
+        return word, slot

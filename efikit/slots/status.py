@@ -2,6 +2,7 @@
 next, and a verdict (healthy, trial pending, degraded) with its reasons."""
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 
@@ -69,7 +70,8 @@ class EspInfo:
 @dataclass(frozen=True)
 class SlotStatus:
     running: Slot | None
-    running_source: str | None  # "BootCurrent", "BootCurrent (fallback)", "--running"
+    # "BootCurrent", "BootCurrent (fallback)", "kernel command line", "--running"
+    running_source: str | None
     boot_current: int | None
     boot_current_path: str | None
     checks: tuple[CrossCheck, ...]
@@ -150,7 +152,7 @@ def read_status(machine: SlotMachine, running: Slot | None = None) -> SlotStatus
     reasons)."""
     # One pass over the store, then every lookup is in memory (efivarfs lists are slow).
     snapshot = MemoryStore(machine.store.variables(), source=machine.store.source)
-    machine = SlotMachine(snapshot, machine.esp, machine.location, machine.scheme)
+    machine = dataclasses.replace(machine, store=snapshot)
     manager = machine.manager()
     reasons: list[str] = []
     trial: list[str] = []
@@ -177,6 +179,10 @@ def read_status(machine: SlotMachine, running: Slot | None = None) -> SlotStatus
     elif from_current is not None:
         running = from_current
         source = "BootCurrent (fallback)" if how == "fallback" else "BootCurrent"
+    from_cmdline = machine.slot_from_cmdline()
+    if running is None and from_cmdline is not None:
+        running = from_cmdline[1]
+        source = "kernel command line"
     if boot_current is None:
         notes.append("no BootCurrent (an offline varstore?): give --running A|B to name the "
                      "running slot" if source is None else "no BootCurrent")
@@ -190,6 +196,16 @@ def read_status(machine: SlotMachine, running: Slot | None = None) -> SlotStatus
                        "(or removable-media boot): the slot entries did not boot")
 
     checks: list[CrossCheck] = []
+    if from_cmdline is not None:
+        word, slot_in_cmdline = from_cmdline
+        agrees_cmdline = None if source == "kernel command line" else slot_in_cmdline == running
+        checks.append(CrossCheck("kernel command line", word, slot_in_cmdline, agrees_cmdline))
+        if agrees_cmdline is False:
+            reasons.append(f"the kernel command line has {word} (slot {slot_in_cmdline}), but "
+                           f"the running slot from {source} is {running}")
+    elif machine.kernel_cmdline is not None and machine.scheme.cmdline_placeholder:
+        notes.append("the kernel command line names no slot (no "
+                     f"{machine.scheme.cmdline_placeholder} filled in for A or B)")
     identifier = _systemd_string(machine, "LoaderImageIdentifier")
     if identifier:
         slot = machine.scheme.slot_of_loader(identifier)
