@@ -57,23 +57,82 @@ FS_IOC_GETFLAGS = 0x80086601
 FS_IOC_SETFLAGS = 0x40086602
 FS_IMMUTABLE_FL = 0x00000010
 
+#: attribute bits efivarfs passes to the firmware; others the kernel refuses itself (EINVAL)
+KERNEL_ATTRIBUTE_MASK = 0x7F
+CAP_LINUX_IMMUTABLE = 9
+_AUTHENTICATED = 0x10 | 0x20  # authenticated / time-based authenticated write access
+
 _REFUSALS = {
-    errno.ENOSPC: "the firmware has no space left for it (ENOSPC)",
+    errno.ENOSPC: "the firmware has no space left for it (ENOSPC; Linux also refuses writes that "
+                  "would leave less than 5 KiB of the variable store free)",
     errno.EIO: "the firmware reported an I/O error (EIO)",
-    errno.EINVAL: "the firmware rejected its attributes or data as invalid (EINVAL)",
-    errno.EPERM: "the operation is not permitted (EPERM: not root, immutable, or write-protected)",
-    errno.EACCES: "access was denied (EACCES: not root?)",
     errno.EROFS: "the store is read-only (EROFS: efivarfs mounted ro?)",
     errno.ENOTDIR: "the store is not a directory (ENOTDIR)",
 }
 
 
-def _refusal(exc: OSError) -> str:
+def _effective_capability(bit: int) -> bool | None:
+    """Whether this process holds capability ``bit`` (None when /proc does not say)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> bit & 1)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _not_root() -> str | None:
+    uid = os.geteuid()
+    return None if uid == 0 else f"changing EFI variables needs root (running as uid {uid})"
+
+
+def _invalid(attributes: int | None) -> str:
+    """Why the kernel or the firmware answered EINVAL, as far as the attributes tell."""
+    if attributes is not None:
+        unknown = attributes & ~KERNEL_ATTRIBUTE_MASK
+        if unknown:
+            return (f"the kernel refused it (EINVAL): attribute bits {unknown:#x} are not EFI "
+                    f"variable attributes (given {attributes:#x})")
+        if attributes & 0x4 and not attributes & 0x2:
+            return (f"the firmware refused it as invalid (EINVAL): runtime access (rt) needs "
+                    f"boot-service access (bs) too (given {attributes:#x})")
+        if attributes and (attributes & 0x5) != 0x5:
+            return (f"the firmware refused it as invalid (EINVAL): after boot, firmware accepts "
+                    f"only variables with nv and rt (given {attributes:#x})")
+        if attributes & _AUTHENTICATED:
+            return ("the firmware refused it as invalid (EINVAL): authenticated-write "
+                    "attributes need data that starts with an authentication descriptor")
+    return ("the kernel or the firmware refused it as invalid (EINVAL): both check the format "
+            "of the global variables they know (Boot####, BootOrder, Key####, ...), the "
+            "firmware also attributes and size")
+
+
+def _refusal(exc: OSError, attributes: int | None = None) -> str:
+    """One clause naming why efivarfs refused, from the errno and what efikit knows."""
     if isinstance(exc, fileio.FileRefused):
         return str(exc.strerror)
-    if exc.errno in _REFUSALS:
-        return _REFUSALS[exc.errno]
-    name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+    code = exc.errno
+    if code in (errno.EACCES, errno.EPERM):
+        what = "permission denied (EACCES)" if code == errno.EACCES else "not permitted (EPERM)"
+        not_root = _not_root()
+        if not_root:
+            return f"{what}: {not_root}"
+        if code == errno.EACCES:
+            return ("the firmware refused it as a security violation (EACCES): an "
+                    "authenticated variable (PK, KEK, db, dbx, or one with authenticated write "
+                    "access) takes only a correctly signed update; being root is not enough")
+        if _effective_capability(CAP_LINUX_IMMUTABLE) is False:
+            return ("not permitted (EPERM): the variable is immutable and changing that flag "
+                    "needs CAP_LINUX_IMMUTABLE, which this process does not have (a restricted "
+                    "service or container?)")
+        return "not permitted (EPERM): the variable file is immutable (lsattr shows 'i')"
+    if code == errno.EINVAL:
+        return _invalid(attributes)
+    if code in _REFUSALS:
+        return _REFUSALS[code]
+    name = errno.errorcode.get(code or 0, str(code))
     return f"{exc.strerror or 'error'} ({name})"
 
 
@@ -283,6 +342,10 @@ class EfivarfsStore(VariableStore):
         self._seen[VariableName(name, vendor)] = raw
         if raw is None:
             return None
+        if not raw and self.kernel:
+            # The kernel's file for a variable whose creation failed (the firmware refused it,
+            # and refused deleting it too): no such variable exists until efivarfs is remounted.
+            return None
         if len(raw) < 4:
             raise StoreError(
                 f"variable {name}-{vendor} in {self.path}: file has {len(raw)} bytes, "
@@ -365,11 +428,13 @@ class EfivarfsStore(VariableStore):
                 os.fsync(fd)
         except OSError as exc:
             os.close(fd)
-            _unlink_quietly(path)
-            raise StoreError(f"cannot write variable {label}: {_refusal(exc)}") from None
+            left = "" if _remove_created(path) else \
+                f"; the empty file {label} it created could not be removed"
+            raise StoreError(f"cannot write variable {label}: "
+                             f"{_refusal(exc, _attributes_of(payload))}{left}") from None
         except BaseException:
             os.close(fd)
-            _unlink_quietly(path)
+            _remove_created(path)
             raise
         os.close(fd)
 
@@ -383,7 +448,8 @@ class EfivarfsStore(VariableStore):
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise StoreError(f"cannot write variable {label}: {_refusal(exc)}") from None
+            raise StoreError(f"cannot write variable {label}: "
+                             f"{_refusal(exc, _attributes_of(payload))}") from None
         finally:
             guard.restore()
 
@@ -436,8 +502,22 @@ def _write_once(fd: int, payload: bytes) -> None:
                                  "(file system full or file size limit?)", "<variable>")
 
 
-def _unlink_quietly(path: Path) -> None:
+def _attributes_of(payload: bytes) -> int:
+    return int(struct.unpack_from("<I", payload)[0])
+
+
+def _remove_created(path: Path) -> bool:
+    """Remove a variable file this process just created and failed to write. The kernel marks
+    a new variable immutable at creation (all but the ones it knows are safe to delete), so
+    the flag is cleared first, or the file would stay behind, empty."""
+    try:
+        _ImmutableGuard(path).clear()
+    except StoreError:
+        pass
     try:
         os.unlink(path)
+    except FileNotFoundError:
+        return True
     except OSError:
-        pass
+        return False
+    return True
