@@ -8,9 +8,9 @@ PYTEST_ARGS ?=
 # Debian packages the test tiers use (peers and real firmware).
 DEBIAN_PACKAGES := ovmf qemu-system-x86 swtpm swtpm-tools gnu-efi mtools dosfstools gdisk \
 	efibootmgr efivar sbsigntool pesign osslsigncode shim-signed grub-efi-amd64-signed \
-	systemd-boot-efi gcc make libc6-dev openssl
+	systemd-boot-efi gcc make libc6-dev openssl busybox-static binutils
 
-.PHONY: all venv install install-test debs demo-debs demo test test-unit bench fuzz man mutate dist clean
+.PHONY: all venv install install-test debs demo-debs demo test test-unit test-linux bench fuzz man mutate dist clean
 
 all: install
 
@@ -54,6 +54,11 @@ test: debs install-test
 
 test-unit: install-test
 	$(PY) -m pytest -q -n 2 -m "not peer and not firmware" $(PYTEST_ARGS)
+
+# The Linux-guest tier alone: Debian's kernel (fetched with apt-get download into
+# build/linux-guest) booted by OVMF, efikit run inside it.
+test-linux: debs install-test
+	$(PY) -m pytest -q -n 2 -m linux_guest $(PYTEST_ARGS)
 
 bench: debs install-test
 	$(PY) bench/run_all.py

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from conftest import require_file, require_tool
 from firmware import harness
+
+if TYPE_CHECKING:
+    from firmware import linux_guest
 
 
 def require_bench(*extra_tools: str, firmware: harness.Firmware = harness.PLAIN) -> None:
@@ -66,3 +70,30 @@ def first_boot(tmp_path_factory: pytest.TempPathFactory, probe_efi: Path) -> har
     result = harness.boot(disk, varstore)
     assert result.probe.complete, result.tail()
     return result
+
+
+@pytest.fixture(scope="session")
+def linux_images() -> "linux_guest.GuestImages":
+    """The Linux guest's loaders (Debian's kernel, busybox-static, systemd-stub), built once
+    per kernel package version into build/linux-guest."""
+    from firmware import linux_guest
+
+    require_bench(*linux_guest.GUEST_TOOLS)
+    require_file(linux_guest.BUSYBOX)
+    require_file(linux_guest.SYSTEMD_STUB)
+    return linux_guest.guest_images()
+
+
+@pytest.fixture
+def linux_machine(tmp_path: Path, linux_images):  # type: ignore[no-untyped-def]
+    """A fresh OVMF varstore and a 128 MiB ESP holding slot A's loader (as boot-a.efi and the
+    removable-media fallback) and slot B's; ``.boot(commands)`` boots the guest once."""
+    from firmware import linux_guest
+
+    a = linux_images.loader("A")
+    disk = harness.DiskImage.create(tmp_path / "disk.img", {
+        harness.FALLBACK_PATH: a, harness.SLOT_A_PATH: a,
+        harness.SLOT_B_PATH: linux_images.loader("B"),
+    }, esp_size_lba=linux_guest.ESP_SIZE_LBA)
+    varstore = harness.fresh_varstore(harness.PLAIN, tmp_path / "vars.fd")
+    return linux_guest.LinuxGuest(tmp_path, linux_images, disk, varstore)

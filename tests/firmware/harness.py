@@ -147,19 +147,21 @@ class DiskImage:
         return f"{self.path}@@{ESP_OFFSET_BYTES}"
 
     @classmethod
-    def create(cls, path: Path, files: Mapping[str, Path | bytes] = {}) -> DiskImage:
+    def create(cls, path: Path, files: Mapping[str, Path | bytes] = {},
+               esp_size_lba: int = ESP_SIZE_LBA) -> DiskImage:
+        """A sparse image; ``esp_size_lba`` other than the default moves ESP_HD_TEXT's size."""
         with open(path, "wb") as f:
-            f.truncate(DISK_SIZE_BYTES)
+            f.truncate((ESP_START_LBA + esp_size_lba + 2048) * SECTOR)
         run([
             "sgdisk", "-o",
-            "-n", f"{ESP_PART_NUMBER}:{ESP_START_LBA}:{ESP_START_LBA + ESP_SIZE_LBA - 1}",
+            "-n", f"{ESP_PART_NUMBER}:{ESP_START_LBA}:{ESP_START_LBA + esp_size_lba - 1}",
             "-t", f"{ESP_PART_NUMBER}:EF00",
             "-u", f"{ESP_PART_NUMBER}:{ESP_PART_GUID}",
             "-c", f"{ESP_PART_NUMBER}:EFI System Partition",
             path,
         ])
         # -T bounds the file system to the partition; -h/-s are a geometry mtools accepts.
-        run(["mformat", "-i", f"{path}@@{ESP_OFFSET_BYTES}", "-T", str(ESP_SIZE_LBA),
+        run(["mformat", "-i", f"{path}@@{ESP_OFFSET_BYTES}", "-T", str(esp_size_lba),
              "-h", "64", "-s", "32", "-v", "ESP", "::"])
         disk = cls(path)
         for esp_path, content in files.items():
@@ -331,10 +333,10 @@ class _Swtpm:
 
 
 def qemu_command(firmware: Firmware, varstore: Path, disk: DiskImage, serial_log: Path,
-                 allow_reboot: bool) -> list[str]:
+                 allow_reboot: bool, memory_mib: int = 256) -> list[str]:
     machine = "q35,smm=on" if firmware.secure_boot else "q35"
     args = [
-        QEMU, "-machine", machine, "-accel", "tcg", "-m", "256", "-smp", "1",
+        QEMU, "-machine", machine, "-accel", "tcg", "-m", str(memory_mib), "-smp", "1",
         "-nodefaults", "-display", "none", "-serial", f"file:{serial_log}",
         "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={firmware.code}",
         "-drive", f"if=pflash,format=raw,unit=1,file={varstore}",
@@ -359,12 +361,15 @@ def boot(
     stop_on: Sequence[str] = (),
     stop_after_runs: int | None = None,
     serial_log: Path | None = None,
+    memory_mib: int = 256,
+    qemu_args: Sequence[str] = (),
 ) -> BootResult:
     """Boots the machine once (or through resets when allow_reboot) and returns what happened.
 
     QEMU ends by itself when the probe shuts the machine down (or resets it, with -no-reboot).
     It is killed when a `stop_on` regex shows up on the serial log, when `stop_after_runs`
     probe runs have completed (or one reported action=hang), or at the hard `timeout`.
+    `qemu_args` are appended to the command line (the Linux guest's 9p shares).
     """
     serial_log = serial_log or varstore.with_suffix(".serial.log")
     if serial_log.exists():
@@ -375,7 +380,8 @@ def boot(
     timed_out = False
     stopped_on: str | None = None
     try:
-        cmd = qemu_command(firmware, varstore, disk, serial_log, allow_reboot)
+        cmd = qemu_command(firmware, varstore, disk, serial_log, allow_reboot, memory_mib)
+        cmd += list(qemu_args)
         if tpm:
             cmd += tpm.qemu_args()
         err_log = serial_log.with_suffix(".qemu-stderr.log")
